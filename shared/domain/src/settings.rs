@@ -1,0 +1,336 @@
+//! Admin-tunable policy: when to call, how often to retry, how fast to dial.
+
+use chrono::{NaiveTime, Weekday};
+use serde::{Deserialize, Serialize};
+
+use crate::call::CallOutcome;
+use crate::phone::Phone;
+
+/// Why a settings change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct SettingsError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> SettingsError {
+    SettingsError { field, message: message.into() }
+}
+
+/// The hours, in the lead's own time zone, when calls may be placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallingWindow {
+    /// Local opening time, `HH:MM`.
+    pub start: NaiveTime,
+    /// Local closing time, `HH:MM`; no call starts at or after it.
+    pub end: NaiveTime,
+    /// Days of the week calls are allowed.
+    pub days: Vec<Weekday>,
+}
+
+impl CallingWindow {
+    /// The legal outer bounds no configuration may exceed.
+    pub const EARLIEST: NaiveTime = match NaiveTime::from_hms_opt(8, 0, 0) {
+        Some(t) => t,
+        None => unreachable!(),
+    };
+    /// See [`CallingWindow::EARLIEST`].
+    pub const LATEST: NaiveTime = match NaiveTime::from_hms_opt(21, 0, 0) {
+        Some(t) => t,
+        None => unreachable!(),
+    };
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.start < Self::EARLIEST || self.end > Self::LATEST {
+            return Err(invalid("calling_window", "must stay within 08:00 to 21:00 local time"));
+        }
+        if self.start >= self.end {
+            return Err(invalid("calling_window", "start must be before end"));
+        }
+        if self.days.is_empty() {
+            return Err(invalid("calling_window", "at least one day is required"));
+        }
+        Ok(())
+    }
+}
+
+impl Default for CallingWindow {
+    fn default() -> Self {
+        use Weekday::*;
+        CallingWindow {
+            start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid time"),
+            end: NaiveTime::from_hms_opt(20, 0, 0).expect("valid time"),
+            days: vec![Mon, Tue, Wed, Thu, Fri, Sat],
+        }
+    }
+}
+
+/// Which failed outcomes are retried, after how long, and how many times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    pub retry_no_answer: bool,
+    pub retry_busy: bool,
+    pub retry_failed: bool,
+    pub retry_machine: bool,
+    /// Delay before the 1st, 2nd, ... retry, in seconds; the last repeats.
+    pub delays_secs: Vec<u64>,
+    /// Calls allowed per lead in all, after which it is finished.
+    pub max_attempts: u32,
+    /// Delay before calling back a person who answered while no salesperson
+    /// was free; such a lead also jumps to urgent.
+    pub abandoned_delay_secs: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retry_no_answer: true,
+            retry_busy: true,
+            retry_failed: true,
+            retry_machine: true,
+            delays_secs: vec![600, 3600, 4 * 3600, 24 * 3600],
+            max_attempts: 5,
+            abandoned_delay_secs: 120,
+        }
+    }
+}
+
+/// What the retry policy decided after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDecision {
+    /// Try again after this many seconds.
+    RetryIn(u64),
+    /// Nothing more to do for this outcome (connected, or not retried).
+    Done,
+    /// The outcome is retried but the attempts are used up.
+    Exhausted,
+}
+
+impl RetryPolicy {
+    /// Decides what follows a call that ended with `outcome`, the lead having
+    /// had `attempts` calls so far (this one included).
+    pub fn decide(&self, outcome: CallOutcome, attempts: u32) -> RetryDecision {
+        let retried = match outcome {
+            CallOutcome::Connected => return RetryDecision::Done,
+            CallOutcome::Abandoned | CallOutcome::Canceled => true,
+            CallOutcome::NoAnswer => self.retry_no_answer,
+            CallOutcome::Busy => self.retry_busy,
+            CallOutcome::Failed => self.retry_failed,
+            CallOutcome::Machine => self.retry_machine,
+        };
+        if !retried {
+            return RetryDecision::Exhausted;
+        }
+        if attempts >= self.max_attempts {
+            return RetryDecision::Exhausted;
+        }
+        if outcome == CallOutcome::Abandoned {
+            return RetryDecision::RetryIn(self.abandoned_delay_secs);
+        }
+        let i = (attempts.max(1) - 1) as usize;
+        let delay = self.delays_secs.get(i).or(self.delays_secs.last()).copied().unwrap_or(600);
+        RetryDecision::RetryIn(delay)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.max_attempts == 0 || self.max_attempts > 50 {
+            return Err(invalid("retry.max_attempts", "must be between 1 and 50"));
+        }
+        if self.delays_secs.is_empty() || self.delays_secs.iter().any(|d| *d < 60 || *d > 30 * 86400) {
+            return Err(invalid("retry.delays_secs", "needs at least one delay, each between 60 seconds and 30 days"));
+        }
+        if self.abandoned_delay_secs < 30 || self.abandoned_delay_secs > 86400 {
+            return Err(invalid("retry.abandoned_delay_secs", "must be between 30 seconds and one day"));
+        }
+        Ok(())
+    }
+}
+
+/// How many calls may be in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacingMode {
+    /// Calls in flight never exceed available salespeople times the ratio.
+    Progressive,
+    /// One call at a time per salesperson, started only when they are free.
+    Preview,
+}
+
+/// The dialing pace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pacing {
+    pub mode: PacingMode,
+    /// Calls in flight per available salesperson (1.0 = one each).
+    pub ratio: f64,
+    /// Hard cap on calls in flight, whatever the ratio says.
+    pub max_in_flight: u32,
+    /// Twilio calls per second for the whole account.
+    pub calls_per_second: u32,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing { mode: PacingMode::Progressive, ratio: 1.0, max_in_flight: 50, calls_per_second: 1 }
+    }
+}
+
+impl Pacing {
+    /// Calls allowed in flight with this many salespeople available.
+    pub fn capacity(&self, available: u32) -> u32 {
+        let by_ratio = match self.mode {
+            PacingMode::Preview => available as f64,
+            PacingMode::Progressive => (available as f64 * self.ratio).floor(),
+        };
+        (by_ratio as u32).min(self.max_in_flight)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if !(self.ratio.is_finite() && (0.1..=5.0).contains(&self.ratio)) {
+            return Err(invalid("pacing.ratio", "must be between 0.1 and 5.0"));
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > 1000 {
+            return Err(invalid("pacing.max_in_flight", "must be between 1 and 1000"));
+        }
+        if self.calls_per_second == 0 || self.calls_per_second > 100 {
+            return Err(invalid("pacing.calls_per_second", "must be between 1 and 100"));
+        }
+        Ok(())
+    }
+}
+
+/// What to do when an answering machine or fax picks up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MachineAction {
+    Hangup,
+    Voicemail { message: String },
+}
+
+/// Everything an admin can tune, stored as one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub calling_window: CallingWindow,
+    pub retry: RetryPolicy,
+    /// How long the lead's phone rings before giving up (15 to 60 seconds).
+    pub ring_timeout_secs: u32,
+    /// The number leads see; None uses the deployment's Twilio number.
+    pub caller_id: Option<Phone>,
+    pub pacing: Pacing,
+    pub machine_action: MachineAction,
+    /// Said to a person who answers while no salesperson is free.
+    pub abandon_message: String,
+    pub company_name: String,
+    /// Seconds a salesperson stays in wrap-up after a call.
+    pub wrap_up_secs: u32,
+    /// Seconds a salesperson's phone rings before the next one is tried.
+    pub salesperson_ring_secs: u32,
+    pub record_calls: bool,
+    /// Use Twilio's answering-machine detection.
+    pub machine_detection: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            calling_window: CallingWindow::default(),
+            retry: RetryPolicy::default(),
+            ring_timeout_secs: 30,
+            caller_id: None,
+            pacing: Pacing::default(),
+            machine_action: MachineAction::Hangup,
+            abandon_message: "Sorry, all of our team are busy. We will call you back shortly.".into(),
+            company_name: "Ibrat".into(),
+            wrap_up_secs: 10,
+            salesperson_ring_secs: 15,
+            record_calls: false,
+            machine_detection: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Checks every rule; settings are only stored after this passes.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.calling_window.validate()?;
+        self.retry.validate()?;
+        self.pacing.validate()?;
+        if !(15..=60).contains(&self.ring_timeout_secs) {
+            return Err(invalid("ring_timeout_secs", "must be between 15 and 60"));
+        }
+        if self.wrap_up_secs > 600 {
+            return Err(invalid("wrap_up_secs", "must be at most 600"));
+        }
+        if !(5..=60).contains(&self.salesperson_ring_secs) {
+            return Err(invalid("salesperson_ring_secs", "must be between 5 and 60"));
+        }
+        if self.company_name.trim().is_empty() || self.company_name.len() > 100 {
+            return Err(invalid("company_name", "must be 1 to 100 characters"));
+        }
+        if self.abandon_message.trim().is_empty() || self.abandon_message.len() > 500 {
+            return Err(invalid("abandon_message", "must be 1 to 500 characters"));
+        }
+        if let MachineAction::Voicemail { message } = &self.machine_action {
+            if message.trim().is_empty() || message.len() > 1000 {
+                return Err(invalid("machine_action.message", "must be 1 to 1000 characters"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The Twilio ring timeout, never below the 15 seconds some laws demand.
+    pub fn ring_timeout(&self) -> u32 {
+        self.ring_timeout_secs.clamp(15, 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn windows_outside_legal_hours_are_refused() {
+        let mut s = Settings::default();
+        s.calling_window.start = NaiveTime::from_hms_opt(7, 30, 0).unwrap();
+        assert_eq!(s.validate().unwrap_err().field, "calling_window");
+        let mut s = Settings::default();
+        s.calling_window.end = NaiveTime::from_hms_opt(21, 30, 0).unwrap();
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.ring_timeout_secs = 10;
+        assert_eq!(s.validate().unwrap_err().field, "ring_timeout_secs");
+    }
+
+    #[test]
+    fn retry_schedule_follows_the_policy() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.decide(CallOutcome::NoAnswer, 1), RetryDecision::RetryIn(600));
+        assert_eq!(p.decide(CallOutcome::Busy, 2), RetryDecision::RetryIn(3600));
+        assert_eq!(p.decide(CallOutcome::Machine, 3), RetryDecision::RetryIn(14400));
+        assert_eq!(p.decide(CallOutcome::Failed, 4), RetryDecision::RetryIn(86400));
+        assert_eq!(p.decide(CallOutcome::NoAnswer, 5), RetryDecision::Exhausted);
+        assert_eq!(p.decide(CallOutcome::Connected, 1), RetryDecision::Done);
+        assert_eq!(p.decide(CallOutcome::Abandoned, 1), RetryDecision::RetryIn(120));
+        let p = RetryPolicy { retry_machine: false, ..RetryPolicy::default() };
+        assert_eq!(p.decide(CallOutcome::Machine, 1), RetryDecision::Exhausted);
+    }
+
+    #[test]
+    fn pacing_capacity() {
+        let p = Pacing::default();
+        assert_eq!(p.capacity(3), 3);
+        let p = Pacing { ratio: 1.5, max_in_flight: 4, ..Pacing::default() };
+        assert_eq!(p.capacity(2), 3);
+        assert_eq!(p.capacity(10), 4);
+        assert_eq!(p.capacity(0), 0);
+    }
+}
