@@ -1,1 +1,14 @@
-//! placeholder
+//! The HTTP face of the dialer: one axum router for the REST API (served by
+//! the `api` Lambda through lambda_http and by local mode), the Twilio
+//! webhook routes, and local mode's WebSocket endpoint.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod imports;
+pub mod state;
+pub mod twilio;
+pub mod ws;
+
+pub use error::ApiError;
+pub use state::AppState;

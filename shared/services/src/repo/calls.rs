@@ -1,0 +1,167 @@
+//! Calls in the table, with their listing (by day) and relation (by lead)
+//! index keys, and the link item that lists a salesperson's calls.
+
+use ibrat_domain::{AnsweredBy, Call, CallId, CallOutcome, CallStatus, Disposition, LeadId, UserId};
+use ibrat_ports::store::schema::{GSI1, GSI3};
+use ibrat_ports::{Condition, Item, Query, Store, StoreError, WriteOp};
+
+use super::codec::{get_ts, opt_parse, req_enum, req_parse, req_ts, ts};
+use super::keys;
+
+fn answered_by_parse(s: &str) -> Option<AnsweredBy> {
+    match s {
+        "human" => Some(AnsweredBy::Human),
+        "machine" => Some(AnsweredBy::Machine),
+        "fax" => Some(AnsweredBy::Fax),
+        "unknown" => Some(AnsweredBy::Unknown),
+        _ => None,
+    }
+}
+
+fn outcome_parse(s: &str) -> Option<CallOutcome> {
+    use CallOutcome::*;
+    [Connected, NoAnswer, Busy, Failed, Machine, Abandoned, Canceled].into_iter().find(|o| o.as_str() == s)
+}
+
+/// Builds the full call item.
+pub fn to_item(call: &Call) -> Item {
+    Item::with_key(&keys::call(&call.id))
+        .with("id", call.id.as_str())
+        .with("lead_id", call.lead_id.as_str())
+        .with_opt("salesperson_id", call.salesperson_id.as_ref().map(|u| u.as_str()))
+        .with_opt("twilio_sid", call.twilio_sid.as_deref())
+        .with("status", call.status.as_str())
+        .with_opt("answered_by", call.answered_by.map(|a| a.as_str()))
+        .with_opt("ring_secs", call.ring_secs)
+        .with_opt("talk_secs", call.talk_secs)
+        .with_opt("outcome", call.outcome.map(|o| o.as_str()))
+        .with_opt(
+            "disposition",
+            call.disposition.as_ref().map(|d| serde_json::to_string(d).expect("dispositions serialise")),
+        )
+        .with_opt("notes", call.notes.as_deref())
+        .with_opt("recording_url", call.recording_url.as_deref())
+        .with("attempt", call.attempt)
+        .with("created_at", ts(call.created_at))
+        .with_opt("initiated_at", call.initiated_at.map(ts))
+        .with_opt("ringing_at", call.ringing_at.map(ts))
+        .with_opt("answered_at", call.answered_at.map(ts))
+        .with_opt("bridged_at", call.bridged_at.map(ts))
+        .with_opt("ended_at", call.ended_at.map(ts))
+        .with_opt("last_sequence", call.last_sequence)
+        .with("version", call.version)
+        .with(GSI1.pk, keys::calls_by_day_pk(&keys::day(call.created_at)))
+        .with(GSI1.sk, keys::created_sk(call.created_at, call.id.as_str()))
+        .with(GSI3.pk, keys::lead_calls_pk(&call.lead_id))
+        .with(GSI3.sk, keys::created_sk(call.created_at, call.id.as_str()))
+}
+
+/// Reads a call item.
+pub fn from_item(item: &Item) -> Result<Call, StoreError> {
+    let disposition = match item.s("disposition") {
+        None => None,
+        Some(raw) => Some(
+            serde_json::from_str::<Disposition>(raw)
+                .map_err(|e| StoreError::Corrupt(format!("call disposition: {e}")))?,
+        ),
+    };
+    let outcome = match item.s("outcome") {
+        None => None,
+        Some(_) => Some(req_enum(item, "outcome", outcome_parse)?),
+    };
+    let answered_by = match item.s("answered_by") {
+        None => None,
+        Some(_) => Some(req_enum(item, "answered_by", answered_by_parse)?),
+    };
+    let secs = |name: &str| item.n(name).map(|n| n.clamp(0, u32::MAX as i64) as u32);
+    Ok(Call {
+        id: req_parse(item, "id", CallId::parse)?,
+        lead_id: req_parse(item, "lead_id", LeadId::parse)?,
+        salesperson_id: opt_parse(item, "salesperson_id", UserId::parse)?,
+        twilio_sid: item.s("twilio_sid").map(str::to_owned),
+        status: req_enum(item, "status", CallStatus::parse)?,
+        answered_by,
+        ring_secs: secs("ring_secs"),
+        talk_secs: secs("talk_secs"),
+        outcome,
+        disposition,
+        notes: item.s("notes").map(str::to_owned),
+        recording_url: item.s("recording_url").map(str::to_owned),
+        attempt: secs("attempt").unwrap_or(1),
+        created_at: req_ts(item, "created_at")?,
+        initiated_at: get_ts(item, "initiated_at"),
+        ringing_at: get_ts(item, "ringing_at"),
+        answered_at: get_ts(item, "answered_at"),
+        bridged_at: get_ts(item, "bridged_at"),
+        ended_at: get_ts(item, "ended_at"),
+        last_sequence: secs("last_sequence"),
+        version: item.n("version").unwrap_or(0).max(0) as u64,
+    })
+}
+
+/// Reads a call.
+pub async fn get(store: &dyn Store, id: &CallId) -> Result<Option<Call>, StoreError> {
+    store.get(&keys::call(id)).await?.map(|i| from_item(&i)).transpose()
+}
+
+/// The write that creates a call record (ids are fresh, so it must not exist).
+pub fn create_op(call: &Call) -> WriteOp {
+    WriteOp::Put { item: to_item(call), condition: Some(Condition::not_exists()) }
+}
+
+/// Bumps the call's version and returns the write that stores it only if
+/// nobody changed it since it was read.
+pub fn save_op(call: &mut Call) -> WriteOp {
+    let expected = call.version;
+    call.version += 1;
+    WriteOp::Put { item: to_item(call), condition: Some(Condition::version(expected)) }
+}
+
+/// The link item listing a call under its salesperson.
+pub fn agent_link_op(call: &Call, salesperson: &UserId) -> WriteOp {
+    let item = Item::with_key(&keys::agent_call(salesperson, call.created_at, &call.id))
+        .with("call_id", call.id.as_str())
+        .with("lead_id", call.lead_id.as_str());
+    WriteOp::Put { item, condition: None }
+}
+
+/// A lead's calls, newest first.
+pub async fn for_lead(store: &dyn Store, lead: &LeadId, limit: usize) -> Result<Vec<Call>, StoreError> {
+    let page = store.query(&Query::index(GSI3.name, keys::lead_calls_pk(lead)).reverse().limit(limit)).await?;
+    page.items.iter().map(from_item).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    #[test]
+    fn round_trips() {
+        let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+        let call = Call {
+            id: CallId::new(),
+            lead_id: LeadId::parse("ld_0123456789abcdef01234567").unwrap(),
+            salesperson_id: Some(UserId::new()),
+            twilio_sid: Some("CA0123".into()),
+            status: CallStatus::Completed,
+            answered_by: Some(AnsweredBy::Human),
+            ring_secs: Some(7),
+            talk_secs: Some(65),
+            outcome: Some(CallOutcome::Connected),
+            disposition: Some(Disposition::CallBack { at: now }),
+            notes: Some("call after lunch".into()),
+            recording_url: None,
+            attempt: 2,
+            created_at: now,
+            initiated_at: Some(now),
+            ringing_at: Some(now),
+            answered_at: Some(now),
+            bridged_at: Some(now),
+            ended_at: Some(now),
+            last_sequence: Some(3),
+            version: 4,
+        };
+        assert_eq!(from_item(&to_item(&call)).unwrap(), call);
+    }
+}

@@ -1,0 +1,51 @@
+//! The do-not-call list: one item per number, listed through gsi1.
+
+use chrono::{DateTime, Utc};
+use ibrat_domain::Phone;
+use ibrat_ports::store::schema::GSI1;
+use ibrat_ports::{Cursor, Item, Query, Store, StoreError};
+
+use super::codec::{get_ts, ts};
+use super::keys;
+
+/// One entry of the list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DncEntry {
+    pub phone: String,
+    pub reason: Option<String>,
+    pub added_at: Option<DateTime<Utc>>,
+}
+
+/// The item for a number on the list.
+pub fn to_item(phone: &Phone, reason: Option<&str>, now: DateTime<Utc>) -> Item {
+    Item::with_key(&keys::dnc(phone.as_str()))
+        .with("phone", phone.as_str())
+        .with_opt("reason", reason)
+        .with("added_at", ts(now))
+        .with(GSI1.pk, keys::DNC_PK)
+        .with(GSI1.sk, keys::created_sk(now, phone.as_str()))
+}
+
+/// True when the number must not be called.
+pub async fn contains(store: &dyn Store, phone: &Phone) -> Result<bool, StoreError> {
+    Ok(store.get(&keys::dnc(phone.as_str())).await?.is_some())
+}
+
+/// A page of the list, newest first.
+pub async fn list(
+    store: &dyn Store,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<DncEntry>, Option<Cursor>), StoreError> {
+    let page = store.query(&Query::index(GSI1.name, keys::DNC_PK).reverse().limit(limit).after(cursor)).await?;
+    let entries = page
+        .items
+        .iter()
+        .map(|i| DncEntry {
+            phone: i.s("phone").unwrap_or_default().to_owned(),
+            reason: i.s("reason").map(str::to_owned),
+            added_at: get_ts(i, "added_at"),
+        })
+        .collect();
+    Ok((entries, page.cursor))
+}

@@ -1,0 +1,12 @@
+//! Repositories: the item layout of every entity, written once over the
+//! store port. Services never spell keys or attribute names themselves.
+//! The layout is documented in `docs/ACCESS_PATTERNS.md`.
+
+pub mod calls;
+pub mod codec;
+pub mod dnc;
+pub mod keys;
+pub mod leads;
+pub mod settings;
+pub mod stats;
+pub mod users;
