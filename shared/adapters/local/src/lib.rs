@@ -1,1 +1,11 @@
 //! placeholder
+
+pub mod blobs;
+pub mod hub;
+pub mod queue;
+pub mod store;
+
+pub use blobs::FsBlobStore;
+pub use hub::LocalHub;
+pub use queue::MemQueue;
+pub use store::RedbStore;

@@ -21,9 +21,15 @@ pub struct SweepOutcome {
 
 /// Records a new authenticated connection and announces the user online when
 /// it is their first.
-pub async fn on_connect(deps: &Deps, connection_id: &str, user_id: &UserId, role: Role) -> Result<Connection, StoreError> {
+pub async fn on_connect(
+    deps: &Deps,
+    connection_id: &str,
+    user_id: &UserId,
+    role: Role,
+) -> Result<Connection, StoreError> {
     let now = deps.clock.now();
-    let conn = Connection { id: connection_id.to_owned(), user_id: user_id.clone(), role, connected_at: now, last_seen: now };
+    let conn =
+        Connection { id: connection_id.to_owned(), user_id: user_id.clone(), role, connected_at: now, last_seen: now };
     connections::register(deps.store.as_ref(), &conn).await?;
     let others = live_connections(deps, user_id).await?.into_iter().filter(|c| c.id != conn.id).count();
     if others == 0 {
@@ -53,7 +59,11 @@ pub async fn heartbeat(deps: &Deps, connection_id: &str) -> Result<Option<Connec
 /// The user's connections heard from within the presence timeout.
 pub async fn live_connections(deps: &Deps, user_id: &UserId) -> Result<Vec<Connection>, StoreError> {
     let cutoff = deps.clock.now() - timeout(deps);
-    Ok(connections::by_user(deps.store.as_ref(), user_id).await?.into_iter().filter(|c| c.last_seen >= cutoff).collect())
+    Ok(connections::by_user(deps.store.as_ref(), user_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.last_seen >= cutoff)
+        .collect())
 }
 
 fn timeout(deps: &Deps) -> Duration {

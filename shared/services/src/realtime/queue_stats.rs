@@ -44,7 +44,11 @@ pub async fn compute(deps: &Deps) -> Result<EventKind, StoreError> {
     }
     let in_flight = store.get(&keys::pacing()).await?.and_then(|i| i.n("in_flight")).unwrap_or(0).max(0) as u64;
     let available = users::available(store, 1000).await?.len() as u64;
-    Ok(EventKind::QueueStats { waiting_by_priority: waiting, calls_in_flight: in_flight, salespeople_available: available })
+    Ok(EventKind::QueueStats {
+        waiting_by_priority: waiting,
+        calls_in_flight: in_flight,
+        salespeople_available: available,
+    })
 }
 
 /// Publishes the statistics unless someone did in the last second.

@@ -5,8 +5,14 @@
 pub mod calls;
 pub mod codec;
 pub mod dnc;
+pub mod inflight;
 pub mod keys;
 pub mod leads;
+pub mod pacing;
+pub mod rate;
 pub mod settings;
 pub mod stats;
 pub mod users;
+pub mod throttle;
+pub mod tokens;
+pub mod page;

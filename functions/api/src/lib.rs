@@ -1,0 +1,41 @@
+//! The `api` Lambda's wiring, separate from `main` so tests drive the same
+//! router with real API Gateway HTTP API (payload v2) events over local
+//! adapters.
+
+use axum::Router;
+use ibrat_http::AppState;
+use ibrat_services::auth::{ensure_admin, AuthError, EnsureAdmin};
+use ibrat_services::Deps;
+
+/// The REST router over `deps`, as `lambda_http::run` serves it.
+pub fn app(deps: Deps) -> Router {
+    ibrat_http::api::router(AppState::new(deps))
+}
+
+/// Creates the first admin when `email` and `password` are both given and
+/// no admin exists yet (see `ensure_admin`); None when not configured.
+pub async fn bootstrap_admin(
+    deps: &Deps,
+    email: Option<&str>,
+    password: Option<&str>,
+    name: Option<&str>,
+) -> Result<Option<EnsureAdmin>, AuthError> {
+    let (Some(email), Some(password)) = (email.filter(|e| !e.trim().is_empty()), password.filter(|p| !p.is_empty()))
+    else {
+        return Ok(None);
+    };
+    ensure_admin(deps, email, password, name.unwrap_or("Admin")).await.map(Some)
+}
+
+/// [`bootstrap_admin`] from `IBRAT_ADMIN_EMAIL`, `IBRAT_ADMIN_PASSWORD` and
+/// `IBRAT_ADMIN_NAME`.
+pub async fn bootstrap_admin_from_env(deps: &Deps) -> Result<Option<EnsureAdmin>, AuthError> {
+    let var = |k: &str| std::env::var(k).ok();
+    bootstrap_admin(
+        deps,
+        var("IBRAT_ADMIN_EMAIL").as_deref(),
+        var("IBRAT_ADMIN_PASSWORD").as_deref(),
+        var("IBRAT_ADMIN_NAME").as_deref(),
+    )
+    .await
+}

@@ -1,0 +1,162 @@
+//! The local WebSocket fan-out: each open socket registers a channel here,
+//! and services post to it by connection id just as they would through API
+//! Gateway's management API.
+
+use async_trait::async_trait;
+use ibrat_ports::{ConnectionSender, PostError};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// Registry of live connections; share it behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct LocalHub {
+    connections: Mutex<HashMap<String, UnboundedSender<String>>>,
+}
+
+impl LocalHub {
+    /// An empty hub.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a connection; the socket task forwards what arrives on the
+    /// receiver and closes the socket when it ends. Registering an id again
+    /// replaces (and so ends) the earlier channel.
+    pub fn register(&self, connection_id: &str) -> UnboundedReceiver<String> {
+        let (tx, rx) = unbounded_channel();
+        self.lock().insert(connection_id.to_owned(), tx);
+        rx
+    }
+
+    /// Forgets a connection, e.g. once its socket has closed.
+    pub fn unregister(&self, connection_id: &str) {
+        self.lock().remove(connection_id);
+    }
+
+    /// Whether a connection is registered and its receiver still alive.
+    pub fn is_connected(&self, connection_id: &str) -> bool {
+        self.lock().get(connection_id).is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// Number of registered connections.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when no connection is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, UnboundedSender<String>>> {
+        // The map stays consistent across a panic elsewhere; keep using it.
+        self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl ConnectionSender for LocalHub {
+    async fn post(&self, connection_id: &str, payload: &[u8]) -> Result<(), PostError> {
+        // WebSocket text frames must be UTF-8; refuse rather than mangle.
+        let text = std::str::from_utf8(payload)
+            .map_err(|e| PostError::Failed(format!("payload is not UTF-8: {e}")))?
+            .to_owned();
+        let mut connections = self.lock();
+        let Some(tx) = connections.get(connection_id) else {
+            return Err(PostError::Gone);
+        };
+        if tx.send(text).is_err() {
+            // The socket task is gone; forget it as API Gateway would.
+            connections.remove(connection_id);
+            return Err(PostError::Gone);
+        }
+        Ok(())
+    }
+
+    async fn close(&self, connection_id: &str) {
+        self.unregister(connection_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ibrat_ports::conformance::connections::{self as suite, ConnectionHarness};
+    use std::sync::Arc;
+
+    /// Plays the socket side: holds each connection's receiver.
+    struct Sockets {
+        hub: Arc<LocalHub>,
+        receivers: Mutex<HashMap<String, UnboundedReceiver<String>>>,
+        next: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl ConnectionHarness for Sockets {
+        async fn connect(&self) -> String {
+            let id = {
+                let mut next = self.next.lock().unwrap();
+                *next += 1;
+                format!("local-{next}")
+            };
+            let rx = self.hub.register(&id);
+            self.receivers.lock().unwrap().insert(id.clone(), rx);
+            id
+        }
+
+        async fn received(&self, connection_id: &str) -> Vec<u8> {
+            let mut receivers = self.receivers.lock().unwrap();
+            let rx = receivers.get_mut(connection_id).expect("connected by this harness");
+            let mut out = Vec::new();
+            while let Ok(msg) = rx.try_recv() {
+                out.extend_from_slice(msg.as_bytes());
+            }
+            out
+        }
+    }
+
+    #[tokio::test]
+    async fn conformance() {
+        let hub = Arc::new(LocalHub::new());
+        let sockets = Sockets { hub: Arc::clone(&hub), receivers: Mutex::default(), next: Mutex::new(0) };
+        suite::run_all(hub.as_ref(), &sockets).await;
+    }
+
+    #[tokio::test]
+    async fn dropped_receiver_is_gone_and_forgotten() {
+        let hub = LocalHub::new();
+        drop(hub.register("c1"));
+        assert!(!hub.is_connected("c1"));
+        assert!(matches!(hub.post("c1", b"x").await, Err(PostError::Gone)));
+        assert!(hub.is_empty());
+    }
+
+    #[tokio::test]
+    async fn close_ends_the_receiver() {
+        let hub = LocalHub::new();
+        let mut rx = hub.register("c1");
+        hub.post("c1", b"bye").await.unwrap();
+        hub.close("c1").await;
+        assert_eq!(rx.recv().await.as_deref(), Some("bye"));
+        assert_eq!(rx.recv().await, None);
+    }
+
+    #[tokio::test]
+    async fn non_utf8_payload_fails_without_dropping_the_connection() {
+        let hub = LocalHub::new();
+        let _rx = hub.register("c1");
+        assert!(matches!(hub.post("c1", &[0xff, 0xfe]).await, Err(PostError::Failed(_))));
+        assert!(hub.is_connected("c1"));
+    }
+
+    #[tokio::test]
+    async fn re_registering_replaces_the_old_channel() {
+        let hub = LocalHub::new();
+        let mut old = hub.register("c1");
+        let mut new = hub.register("c1");
+        assert_eq!(old.recv().await, None);
+        hub.post("c1", b"hi").await.unwrap();
+        assert_eq!(new.recv().await.as_deref(), Some("hi"));
+    }
+}

@@ -1,0 +1,203 @@
+//! The voice webhook: the lead's phone was answered. A person is bridged to
+//! the longest-idle free salesperson; a machine is left a message or hung
+//! up on; with nobody free the call is abandoned with a short message.
+
+use ibrat_domain::{AnsweredBy, CallId, CallOutcome, CallStatus, EventKind, Lead, LeadStatus, MachineAction, Settings};
+use ibrat_ports::Update;
+use tracing::Instrument;
+
+use super::common::{
+    abandon_message, call_update_op, finished_outcome, is_machine, lead_event, lead_save_op, load_call, secs_between,
+    CallRecord, MAX_ROUNDS,
+};
+use super::error::CallflowError;
+use super::routing::{announce, claim, Bridge, Claim};
+use crate::context::Deps;
+use crate::dialing::finish::{finish_call, CallEnd};
+use crate::repo::{self, codec::ts};
+
+/// What the voice request tells us.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VoiceInput {
+    /// Twilio's answering-machine verdict (None without detection: a person
+    /// is assumed).
+    pub answered_by: Option<AnsweredBy>,
+}
+
+/// Why the answer is a plain hang-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangupReason {
+    /// We know no such call.
+    UnknownCall,
+    /// The call has already ended.
+    CallOver,
+}
+
+/// What to do with the answered call; the HTTP layer renders it as TwiML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoiceDecision {
+    /// Dial this salesperson (`<Dial>` with the lead's number as caller id).
+    BridgeTo(Bridge),
+    /// A machine or fax answered: leave `voicemail` when set, then hang up.
+    Machine { voicemail: Option<String> },
+    /// A person answered and nobody is free: say `message`, then hang up.
+    Abandon { message: String },
+    /// Hang up politely.
+    Hangup { reason: HangupReason },
+}
+
+/// Decides what an answered call does. For a person: the call is answered,
+/// the lead in call, and the longest-idle available salesperson claimed
+/// atomically (on a lost race the next one is tried); `CallIncoming` reaches
+/// that salesperson before this returns. Machines finish the call as
+/// `machine`; nobody free finishes it as `abandoned`. Bounded work, no
+/// waiting, so Twilio gets its answer well within two seconds.
+pub async fn on_voice(deps: &Deps, call_id: &CallId, input: VoiceInput) -> Result<VoiceDecision, CallflowError> {
+    let span = tracing::info_span!(
+        "on_voice",
+        call_id = %call_id,
+        lead_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+        answered_by = ?input.answered_by,
+    );
+    handle(deps, call_id, input).instrument(span).await
+}
+
+async fn handle(deps: &Deps, call_id: &CallId, input: VoiceInput) -> Result<VoiceDecision, CallflowError> {
+    let settings = repo::settings::get(deps.store.as_ref()).await?;
+    for _ in 0..MAX_ROUNDS {
+        let Some(mut record) = load_call(deps, call_id).await? else {
+            tracing::warn!("voice request for an unknown call");
+            return Ok(VoiceDecision::Hangup { reason: HangupReason::UnknownCall });
+        };
+        tracing::Span::current().record("lead_id", tracing::field::display(&record.call.lead_id));
+        if record.call.status.is_terminal() {
+            return Ok(after_end(&record, &settings));
+        }
+        if record.call.status == CallStatus::Bridged {
+            // A repeated request: answer what the first one decided.
+            return rebridge(deps, &record, &settings).await;
+        }
+        if is_machine(input.answered_by) {
+            let end = CallEnd { answered_by: input.answered_by, ..CallEnd::status(CallStatus::Machine) };
+            let outcome = finish_call(deps, call_id, end).await?;
+            tracing::info!(?outcome, "answered by a machine");
+            return Ok(machine_decision(&settings));
+        }
+
+        let lead = repo::leads::get(deps.store.as_ref(), &record.call.lead_id).await?;
+        if !answer(deps, &mut record, lead.clone(), input.answered_by).await? {
+            continue;
+        }
+        match claim(deps, &record, &[], 1).await? {
+            Claim::Claimed { user, phone, record } => {
+                tracing::Span::current().record("user_id", tracing::field::display(&user.user.id));
+                let caller_id = lead.as_ref().map_or(deps.config.twilio_from.as_str(), |l| l.phone.as_str());
+                let bridge = Bridge::new(&user, &phone, caller_id, &settings, 1);
+                announce(deps, &record, &user, lead.as_ref()).await;
+                tracing::info!("bridging to the longest-idle salesperson");
+                return Ok(VoiceDecision::BridgeTo(bridge));
+            }
+            Claim::NobodyFree => {
+                let end = CallEnd { answered_by: Some(AnsweredBy::Human), ..CallEnd::status(CallStatus::Abandoned) };
+                let outcome = finish_call(deps, call_id, end).await?;
+                tracing::info!(?outcome, "nobody free; call abandoned");
+                return Ok(VoiceDecision::Abandon { message: abandon_message(&settings) });
+            }
+            Claim::CallChanged => continue,
+        }
+    }
+    Err(CallflowError::Contention(format!("answering call {call_id} kept losing races")))
+}
+
+/// Marks the call answered by a person and the lead in call, in one
+/// transaction; emits `CallAnswered` when the call moved. Ok(false) when the
+/// call or lead changed meanwhile (re-read and decide again).
+async fn answer(
+    deps: &Deps,
+    record: &mut CallRecord,
+    lead: Option<Lead>,
+    answered_by: Option<AnsweredBy>,
+) -> Result<bool, CallflowError> {
+    let now = deps.clock.now();
+    let call = &mut record.call;
+    let verdict = answered_by.unwrap_or(AnsweredBy::Human);
+    let moves = call.status != CallStatus::Answered;
+    let mut lead = lead.filter(|l| {
+        matches!(l.status, LeadStatus::Dialing | LeadStatus::Ringing) && l.last_call_id.as_ref() == Some(&call.id)
+    });
+    if !moves && call.answered_by == Some(verdict) && lead.is_none() {
+        return Ok(true);
+    }
+    let mut changes = Update::new()
+        .set("status", CallStatus::Answered.as_str())
+        .set("answered_by", verdict.as_str())
+        .set_if_absent("answered_at", ts(now));
+    if let (None, Some(rang)) = (call.ring_secs, call.ringing_at) {
+        changes = changes.set("ring_secs", secs_between(rang, now));
+    }
+    let mut ops = vec![call_update_op(call, changes)];
+    if let Some(l) = lead.as_mut() {
+        l.status = LeadStatus::InCall;
+        l.updated_at = now;
+        ops.push(lead_save_op(l));
+    }
+    match deps.store.transact_write(ops).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition_failed() || e.is_retryable() => {
+            tracing::debug!(error = %e, "answer lost a race; re-reading");
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    call.status = CallStatus::Answered;
+    call.answered_by = Some(verdict);
+    call.answered_at = call.answered_at.or(Some(now));
+    if moves {
+        deps.emit(EventKind::CallAnswered {
+            call_id: call.id.clone(),
+            lead_id: call.lead_id.clone(),
+            answered_by: verdict,
+        })
+        .await;
+    }
+    if let Some(l) = &lead {
+        deps.emit(lead_event(l)).await;
+    }
+    Ok(true)
+}
+
+/// The decision for a call already bridged (a repeated voice request).
+async fn rebridge(deps: &Deps, record: &CallRecord, settings: &Settings) -> Result<VoiceDecision, CallflowError> {
+    let call = &record.call;
+    let user = match &call.salesperson_id {
+        Some(id) => repo::users::get(deps.store.as_ref(), id).await?,
+        None => None,
+    };
+    let Some((user, phone)) = user.and_then(|u| {
+        let phone = u.user.phone.as_ref()?.as_str().to_owned();
+        Some((u, phone))
+    }) else {
+        return Ok(VoiceDecision::Abandon { message: abandon_message(settings) });
+    };
+    let lead = repo::leads::get(deps.store.as_ref(), &call.lead_id).await?;
+    let caller_id = lead.as_ref().map_or(deps.config.twilio_from.as_str(), |l| l.phone.as_str());
+    Ok(VoiceDecision::BridgeTo(Bridge::new(&user, &phone, caller_id, settings, record.bridge_attempts.max(1))))
+}
+
+/// The decision for a call that has ended.
+fn after_end(record: &CallRecord, settings: &Settings) -> VoiceDecision {
+    match finished_outcome(&record.call) {
+        Some(CallOutcome::Abandoned) => VoiceDecision::Abandon { message: abandon_message(settings) },
+        Some(CallOutcome::Machine) => machine_decision(settings),
+        _ => VoiceDecision::Hangup { reason: HangupReason::CallOver },
+    }
+}
+
+/// What a machine gets, per settings.
+fn machine_decision(settings: &Settings) -> VoiceDecision {
+    match &settings.machine_action {
+        MachineAction::Hangup => VoiceDecision::Machine { voicemail: None },
+        MachineAction::Voicemail { message } => VoiceDecision::Machine { voicemail: Some(message.clone()) },
+    }
+}

@@ -1,0 +1,223 @@
+//! Reconciling calls nobody has heard about for a while: a lost status
+//! callback, a dialer that died between claim and placement, a Twilio
+//! outage. Calls in flight are found through their `INFLIGHT` markers (never
+//! a scan); each stale one is fetched from Twilio and finished, or requeued
+//! when Twilio never got it. Nothing stays stuck; nothing is dialed twice
+//! (a requeued call is closed before its lead can be claimed again).
+
+use chrono::{DateTime, Duration, Utc};
+use ibrat_domain::{AnsweredBy, Call, CallStatus};
+use ibrat_ports::{RemoteCall, TelephonyError};
+use tracing::Instrument;
+
+use super::error::DialingError;
+use super::finish::{close, CallEnd, FinishOutcome, LeadPlan};
+use crate::context::Deps;
+use crate::repo;
+
+/// Tunables of recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryOptions {
+    /// A call with no news (creation or last progress) for longer than this
+    /// is checked with Twilio.
+    pub stale_after: Duration,
+    /// Most stale calls checked per run (bounds Twilio requests per tick).
+    pub max_checks: usize,
+}
+
+impl Default for RecoveryOptions {
+    fn default() -> Self {
+        RecoveryOptions { stale_after: Duration::minutes(5), max_checks: 50 }
+    }
+}
+
+/// What a recovery run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryOutcome {
+    /// Stale calls looked at.
+    pub checked: u32,
+    /// Calls finished from Twilio's final status.
+    pub finished: u32,
+    /// Calls Twilio never got; their leads went back to the queue.
+    pub requeued: u32,
+    /// Calls Twilio still reports in progress.
+    pub still_active: u32,
+    /// Markers of calls already finished or missing, removed.
+    pub orphans_removed: u32,
+    /// Calls that could not be checked this time (Twilio or store errors).
+    pub errors: u32,
+}
+
+/// Reconciles with the default options; see [`reconcile_with`].
+pub async fn reconcile(deps: &Deps) -> Result<RecoveryOutcome, DialingError> {
+    reconcile_with(deps, &RecoveryOptions::default()).await
+}
+
+/// Checks every call in flight with no news for longer than
+/// `opts.stale_after` (oldest first, at most `opts.max_checks`).
+pub async fn reconcile_with(deps: &Deps, opts: &RecoveryOptions) -> Result<RecoveryOutcome, DialingError> {
+    let now = deps.clock.now();
+    let stale_before = now - opts.stale_after;
+    let mut out = RecoveryOutcome::default();
+    let mut cursor = None;
+    loop {
+        let (markers, next) = repo::inflight::created_before(deps.store.as_ref(), stale_before, 100, cursor).await?;
+        for marker in markers {
+            if out.checked as usize >= opts.max_checks {
+                return Ok(out);
+            }
+            let call = match &marker.call_id {
+                Some(id) => repo::calls::get(deps.store.as_ref(), id).await?,
+                None => None,
+            };
+            let Some(call) = call.filter(|c| !c.status.is_terminal()) else {
+                repo::inflight::retire_orphan(deps.store.as_ref(), &marker.key, now).await?;
+                out.orphans_removed += 1;
+                continue;
+            };
+            if last_word(&call) > stale_before {
+                continue;
+            }
+            out.checked += 1;
+            let span = tracing::info_span!("recover", call_id = %call.id, lead_id = %call.lead_id, call_sid = call.twilio_sid.as_deref().unwrap_or(""));
+            match check(deps, &call, now).instrument(span).await {
+                Ok(Checked::Finished) => out.finished += 1,
+                Ok(Checked::Requeued) => out.requeued += 1,
+                Ok(Checked::Active) => out.still_active += 1,
+                Err(e) => {
+                    tracing::warn!(call_id = %call.id, error = %e, "could not reconcile call");
+                    out.errors += 1;
+                }
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The last time we heard anything about the call.
+fn last_word(call: &Call) -> DateTime<Utc> {
+    [call.initiated_at, call.ringing_at, call.answered_at, call.bridged_at]
+        .into_iter()
+        .flatten()
+        .fold(call.created_at, DateTime::max)
+}
+
+enum Checked {
+    Finished,
+    Requeued,
+    Active,
+}
+
+async fn check(deps: &Deps, call: &Call, now: DateTime<Utc>) -> Result<Checked, DialingError> {
+    let remote = match &call.twilio_sid {
+        None => None,
+        Some(sid) => match deps.telephony.fetch_call(sid).await {
+            Ok(r) => Some(r),
+            Err(TelephonyError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let Some(remote) = remote else {
+        tracing::warn!("Twilio never got the call; requeueing its lead");
+        let outcome = close(deps, &call.id, CallEnd::status(CallStatus::Failed), LeadPlan::Requeue { at: now }).await?;
+        return Ok(if matches!(outcome, FinishOutcome::Finished { .. }) {
+            Checked::Requeued
+        } else {
+            Checked::Finished
+        });
+    };
+    let Some(end) = end_from_remote(call, &remote) else {
+        return Ok(Checked::Active);
+    };
+    tracing::warn!(twilio_status = %remote.status, "finishing a call whose final callback never came");
+    close(deps, &call.id, end, LeadPlan::Policy).await?;
+    Ok(Checked::Finished)
+}
+
+/// The end a Twilio status stands for, or None while Twilio is still busy
+/// with the call.
+fn end_from_remote(call: &Call, remote: &RemoteCall) -> Option<CallEnd> {
+    let answered_by = remote.answered_by.as_deref().map(AnsweredBy::from_twilio);
+    let status = match remote.status.as_str() {
+        "busy" => CallStatus::Busy,
+        "no-answer" => CallStatus::NoAnswer,
+        "failed" => CallStatus::Failed,
+        "canceled" => CallStatus::Canceled,
+        "completed" => match (answered_by, call.status) {
+            (Some(AnsweredBy::Machine | AnsweredBy::Fax), s) if s != CallStatus::Bridged => CallStatus::Machine,
+            (_, CallStatus::Bridged) => CallStatus::Completed,
+            (_, CallStatus::Answered) => CallStatus::Abandoned,
+            // Answered, but we never saw the voice webhook: nobody talked to
+            // the lead, so it is retried.
+            _ => CallStatus::Failed,
+        },
+        _ => return None,
+    };
+    let connected = status == CallStatus::Completed;
+    Some(CallEnd {
+        answered_by,
+        talk_secs: if connected { remote.duration_secs } else { None },
+        duration_secs: remote.duration_secs,
+        ..CallEnd::status(status)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ibrat_domain::{CallId, LeadId};
+
+    fn call(status: CallStatus) -> Call {
+        Call {
+            id: CallId::new(),
+            lead_id: LeadId::parse("ld_0123456789abcdef01234567").unwrap(),
+            salesperson_id: None,
+            twilio_sid: Some("CA1".into()),
+            status,
+            answered_by: None,
+            ring_secs: None,
+            talk_secs: None,
+            outcome: None,
+            disposition: None,
+            notes: None,
+            recording_url: None,
+            attempt: 1,
+            created_at: Utc::now(),
+            initiated_at: None,
+            ringing_at: None,
+            answered_at: None,
+            bridged_at: None,
+            ended_at: None,
+            last_sequence: None,
+            version: 1,
+        }
+    }
+
+    fn remote(status: &str, answered_by: Option<&str>) -> RemoteCall {
+        RemoteCall {
+            sid: "CA1".into(),
+            status: status.into(),
+            answered_by: answered_by.map(str::to_owned),
+            duration_secs: Some(42),
+        }
+    }
+
+    #[test]
+    fn twilio_statuses_map_to_ends() {
+        let ringing = call(CallStatus::Ringing);
+        assert_eq!(end_from_remote(&ringing, &remote("no-answer", None)).unwrap().status, CallStatus::NoAnswer);
+        assert_eq!(end_from_remote(&ringing, &remote("busy", None)).unwrap().status, CallStatus::Busy);
+        assert!(end_from_remote(&ringing, &remote("in-progress", None)).is_none());
+        assert!(end_from_remote(&ringing, &remote("queued", None)).is_none());
+        let m = end_from_remote(&ringing, &remote("completed", Some("machine_start"))).unwrap();
+        assert_eq!(m.status, CallStatus::Machine);
+        assert_eq!(end_from_remote(&ringing, &remote("completed", Some("human"))).unwrap().status, CallStatus::Failed);
+        let bridged = end_from_remote(&call(CallStatus::Bridged), &remote("completed", Some("human"))).unwrap();
+        assert_eq!((bridged.status, bridged.talk_secs), (CallStatus::Completed, Some(42)));
+        let answered = call(CallStatus::Answered);
+        assert_eq!(end_from_remote(&answered, &remote("completed", None)).unwrap().status, CallStatus::Abandoned);
+    }
+}

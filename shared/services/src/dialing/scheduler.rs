@@ -1,0 +1,188 @@
+//! The scheduler tick: runs every minute (EventBridge on AWS, a timer
+//! locally) and whenever something is nudged. It reconciles stale calls,
+//! computes how many calls may start (`pacing.capacity(available) -
+//! in_flight`, stored as the `PACING` item's `cap` that dialer claims are
+//! conditioned on), and queues a `Dial` for that many due leads. Leads whose
+//! calling window is closed are moved to its next opening instead.
+
+use ibrat_domain::timezone::parse_zone;
+use ibrat_domain::{LeadId, Role};
+use ibrat_ports::store::schema::GSI3;
+use ibrat_ports::{Query, Store, StoreError};
+use tracing::Instrument;
+
+use super::common::{defer_to_window, hold_for_zone};
+use super::error::DialingError;
+use super::queue::next_due;
+use super::recovery::{reconcile_with, RecoveryOptions, RecoveryOutcome};
+use crate::context::Deps;
+use crate::messages::QueueMessage;
+use crate::repo::{self, keys};
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickOutcome {
+    /// Salespeople available now.
+    pub available: u32,
+    /// Calls allowed in flight with them (`pacing.capacity`).
+    pub capacity: u32,
+    /// Calls in flight when the tick looked.
+    pub in_flight: i64,
+    /// Leads a `Dial` was queued for, in dialing order.
+    pub dispatched: Vec<LeadId>,
+    /// Due leads moved to their calling window's next opening.
+    pub deferred: u32,
+    /// Due leads put on hold because their time zone is unreadable.
+    pub held: u32,
+    /// True when dialing is paused (nothing dispatched).
+    pub paused: bool,
+    /// What recovery did (None when it failed; the failure is logged and
+    /// the next tick tries again).
+    pub recovery: Option<RecoveryOutcome>,
+}
+
+/// Tunables of the tick.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickOptions {
+    /// Options of the recovery run each tick starts with.
+    pub recovery: RecoveryOptions,
+}
+
+/// One tick with the default options; see [`tick_with`].
+pub async fn tick(deps: &Deps) -> Result<TickOutcome, DialingError> {
+    tick_with(deps, &TickOptions::default()).await
+}
+
+/// Rounds of picking when closed windows defer some of the picked leads.
+const PICK_ROUNDS: usize = 3;
+
+/// Runs one tick.
+pub async fn tick_with(deps: &Deps, opts: &TickOptions) -> Result<TickOutcome, DialingError> {
+    async {
+        let recovery = match reconcile_with(deps, &opts.recovery).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "recovery failed this tick");
+                None
+            }
+        };
+        let mut out = TickOutcome { recovery, ..TickOutcome::default() };
+        let store = deps.store.as_ref();
+        let settings = repo::settings::get(store).await?;
+        out.available = count_available(store).await?;
+        out.capacity = settings.pacing.capacity(out.available);
+        let now = deps.clock.now();
+        let state = repo::pacing::set_cap(store, out.capacity, now).await?;
+        out.in_flight = state.in_flight;
+        out.paused = state.paused;
+        if state.paused {
+            tracing::warn!(reason = state.paused_reason.as_deref().unwrap_or(""), "dialing paused; nothing dispatched");
+            return Ok(out);
+        }
+        let mut free = (out.capacity as i64 - state.in_flight).max(0) as usize;
+        let mut bodies = Vec::new();
+        for _ in 0..PICK_ROUNDS {
+            if free == 0 {
+                break;
+            }
+            // Leads dispatched in an earlier round are still queued: ask for them too.
+            let leads = next_due(store, now, free + out.dispatched.len()).await?;
+            let fresh = leads.iter().filter(|l| !out.dispatched.contains(&l.id)).count();
+            if fresh == 0 {
+                break;
+            }
+            let mut deferred_any = false;
+            for lead in leads {
+                if out.dispatched.contains(&lead.id) {
+                    continue;
+                }
+                let Some(tz) = lead.timezone.as_deref().and_then(parse_zone) else {
+                    if hold_for_zone(deps, &lead, now).await? {
+                        out.held += 1;
+                    }
+                    deferred_any = true;
+                    continue;
+                };
+                if !settings.calling_window.is_open(now, tz) {
+                    let next = settings.calling_window.next_open(now, tz);
+                    if defer_to_window(deps, &lead, next, now).await? {
+                        out.deferred += 1;
+                    }
+                    deferred_any = true;
+                    continue;
+                }
+                if out.dispatched.contains(&lead.id) || free == 0 {
+                    continue;
+                }
+                bodies.push(QueueMessage::Dial { lead_id: lead.id.clone(), manual: false }.to_body());
+                out.dispatched.push(lead.id);
+                free -= 1;
+            }
+            if !deferred_any {
+                break;
+            }
+        }
+        if !bodies.is_empty() {
+            deps.queue.send_batch(&bodies).await?;
+        }
+        tracing::info!(
+            available = out.available,
+            capacity = out.capacity,
+            in_flight = out.in_flight,
+            dispatched = out.dispatched.len(),
+            deferred = out.deferred,
+            "tick"
+        );
+        Ok(out)
+    }
+    .instrument(tracing::info_span!("tick"))
+    .await
+}
+
+/// Salespeople in the `AVAILABLE` routing index (tens, not millions).
+async fn count_available(store: &dyn Store) -> Result<u32, StoreError> {
+    let mut count = 0u32;
+    let mut cursor = None;
+    loop {
+        let page = store.query(&Query::index(GSI3.name, keys::AVAILABLE_PK).limit(500).after(cursor)).await?;
+        count += page.items.iter().filter(|i| i.s("role") == Some(Role::Salesperson.as_str())).count() as u32;
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(count),
+        }
+    }
+}
+
+/// What the every-minute run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduledOutcome {
+    /// The presence sweep (None when it failed; logged).
+    pub presence: Option<crate::realtime::presence::SweepOutcome>,
+    /// The tick.
+    pub tick: TickOutcome,
+    /// True when queue statistics were pushed to clients.
+    pub stats_published: bool,
+}
+
+/// The every-minute run (EventBridge on AWS, a timer locally): the presence
+/// sweep first (so salespeople nobody hears from are not counted as
+/// available), then a [`tick`], then the queue statistics clients show.
+/// Nudges run only the tick, which stays cheap.
+pub async fn scheduled(deps: &Deps) -> Result<ScheduledOutcome, DialingError> {
+    let presence = match crate::realtime::presence::sweep(deps).await {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(error = %e, "presence sweep failed this minute");
+            None
+        }
+    };
+    let tick = tick(deps).await?;
+    let stats_published = match crate::realtime::queue_stats::maybe_publish(deps).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "queue statistics not published");
+            false
+        }
+    };
+    Ok(ScheduledOutcome { presence, tick, stats_published })
+}
