@@ -1,1 +1,109 @@
-//! placeholder
+//! A Twilio stand-in for local mode and end-to-end tests. It serves the part
+//! of Twilio's REST API the dialer uses (create, fetch and end calls, with
+//! Twilio's JSON and error codes) and plays every call out in the background
+//! by calling our webhooks with signed requests, in Twilio's order, following
+//! the TwiML they answer. Outcomes are drawn from [`SimConfig`]'s rates with
+//! a per-call RNG seeded from the run's seed and the call's creation order,
+//! so a run repeats exactly; `time_scale` shrinks every wait.
+
+mod call;
+mod config;
+mod errors;
+mod outcome;
+mod player;
+mod request;
+mod resource;
+mod rest;
+mod script;
+mod state;
+mod twiml;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use call::{DialStatus, DialedNumber, SimCall, SimStats, SimStatus, WebhookError};
+pub use config::{SimConfig, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN};
+pub use errors::ApiError;
+pub use rest::router;
+pub use state::SimState;
+
+/// A running simulator: its HTTP server and its state. Dropping it stops
+/// the server; calls still playing finish on their own.
+pub struct Simulator {
+    state: SimState,
+    addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Simulator {
+    /// Binds `addr` (port 0 picks a free port) and serves the REST API.
+    pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<Simulator> {
+        let state = SimState::new(config)?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let app = router(state.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("twilio simulator stopped: {e}");
+            }
+        });
+        tracing::info!(%addr, "twilio simulator listening");
+        Ok(Simulator { state, addr, server })
+    }
+
+    /// The URL to give `TwilioClient::with_base_url`; a wildcard bind
+    /// address is reported as loopback.
+    pub fn base_url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        format!("http://{addr}")
+    }
+
+    /// The address the server is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The account SID clients must use.
+    pub fn account_sid(&self) -> &str {
+        &self.state.config().account_sid
+    }
+
+    /// The state behind the server.
+    pub fn state(&self) -> &SimState {
+        &self.state
+    }
+
+    /// Snapshots of every call, in creation order.
+    pub fn calls(&self) -> Vec<SimCall> {
+        self.state.calls()
+    }
+
+    /// A snapshot of one call.
+    pub fn call(&self, sid: &str) -> Option<SimCall> {
+        self.state.call(sid)
+    }
+
+    /// Waits until no call is still playing; false if `timeout` passed first.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        self.state.wait_idle(timeout).await
+    }
+
+    /// Counts of calls by final status.
+    pub fn stats(&self) -> SimStats {
+        self.state.stats()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
