@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Runs every check and every test. Installs what the tests need (the AWS
-# emulator into ./.venv) first, so nothing is ever skipped for lack of it.
+# Runs every check and every test. Installs what the tests need first (the
+# AWS emulator, the template linters and cargo-lambda into ./.venv), so
+# nothing is ever skipped for lack of a tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
 echo "==> installing test tools"
 ./scripts/setup-emulator.sh
+./scripts/setup-deploy-tools.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+
+echo "==> template checks"
+.venv/bin/python scripts/check-template.py
+.venv/bin/cfn-lint template.yaml
+.venv/bin/sam validate --lint --template template.yaml
 
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test"
 cargo test --workspace --locked --no-fail-fast
+
+echo "==> lambda builds"
+./scripts/lambda-build.sh
