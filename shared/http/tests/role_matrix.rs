@@ -23,6 +23,7 @@ struct Fixture {
     lead2: Lead,
     call: Call,
     refresh: String,
+    import_id: String,
 }
 
 async fn fixture() -> Fixture {
@@ -37,7 +38,10 @@ async fn fixture() -> Fixture {
         h.call("POST", "/api/dnc", Some(&h.token(&admin)), Some(json!({ "phone": "+998905550000" }))).await;
     assert_eq!(status, 201);
     let refresh = h.session(&admin).await.tokens.refresh_token;
-    Fixture { h, admin, sp1, sp2, lead, lead2, call, refresh }
+    let (status, created) = h.call("POST", "/api/imports", Some(&h.token(&admin)), None).await;
+    assert_eq!(status, 201, "{created}");
+    let import_id = created["import_id"].as_str().unwrap_or_default().to_owned();
+    Fixture { h, admin, sp1, sp2, lead, lead2, call, refresh, import_id }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +154,14 @@ fn recipe(fx: &Fixture, method: &Method, path: &str, case: Case) -> Option<(Stri
         ("DELETE", "/api/dnc/{phone}") => ("/api/dnc/%2B998905550000".into(), None, 204),
         ("GET", "/api/settings") => (path.into(), None, 200),
         ("PUT", "/api/settings") => (path.into(), Some(json!({ "ring_timeout_secs": 45 })), 200),
+        ("GET", "/api/leads/export") => (path.into(), None, 200),
+        ("GET", "/api/calls/export") => (path.into(), None, 200),
+        // A string body is sent as `text/csv`.
+        ("POST", "/api/leads/upload-csv") => (path.into(), Some(Value::String("phone\n901112244\n".into())), 200),
+        ("POST", "/api/imports") => (path.into(), Some(json!({ "file_name": "leads.csv" })), 201),
+        ("GET", "/api/imports") => (path.into(), None, 200),
+        ("GET", "/api/imports/{id}") => (format!("/api/imports/{}", fx.import_id), None, 200),
+        ("GET", "/api/imports/{id}/errors.csv") => (format!("/api/imports/{}/errors.csv", fx.import_id), None, 200),
         _ => return None,
     };
     Some(r)
@@ -177,7 +189,10 @@ async fn every_route_answers_every_caller_as_its_access_rule_says() {
             };
             let want = expected(spec.access, case, success);
             let tok = token(&fx, case);
-            let (status, json) = fx.h.call(spec.method.as_str(), &path, tok.as_deref(), body).await;
+            let (status, json) = match body {
+                Some(Value::String(csv)) => fx.h.call_csv(&path, tok.as_deref(), csv).await,
+                body => fx.h.call(spec.method.as_str(), &path, tok.as_deref(), body).await,
+            };
             if status.as_u16() != want {
                 failures.push(format!("{spec:?} as {case:?}: got {status}, want {want}: {json}"));
             } else if status.as_u16() >= 400 && json["error"]["code"].as_str().is_none() {

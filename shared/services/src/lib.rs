@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod dialing;
 pub mod dnc;
+pub mod export;
 pub mod import;
 pub mod leads;
 pub mod messages;

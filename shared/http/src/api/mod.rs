@@ -20,6 +20,7 @@
 pub mod account;
 pub mod calls;
 pub mod dnc;
+pub mod exports;
 pub mod extract;
 pub mod leads;
 pub mod settings;
@@ -63,7 +64,17 @@ pub struct RouteSpec {
     /// axum / OpenAPI path template.
     pub path: &'static str,
     pub access: Access,
+    /// A streamed upload: served outside the JSON body limit, with its own
+    /// limit (see `crate::imports::router`).
+    pub upload: bool,
     make: fn() -> MethodRouter<AppState>,
+}
+
+impl RouteSpec {
+    /// The route's handler.
+    pub fn method_router(&self) -> MethodRouter<AppState> {
+        (self.make)()
+    }
 }
 
 impl std::fmt::Debug for RouteSpec {
@@ -73,7 +84,11 @@ impl std::fmt::Debug for RouteSpec {
 }
 
 const fn route(method: Method, path: &'static str, access: Access, make: fn() -> MethodRouter<AppState>) -> RouteSpec {
-    RouteSpec { method, path, access, make }
+    RouteSpec { method, path, access, upload: false, make }
+}
+
+const fn upload(method: Method, path: &'static str, access: Access, make: fn() -> MethodRouter<AppState>) -> RouteSpec {
+    RouteSpec { method, path, access, upload: true, make }
 }
 
 use Access::{Admin, Authenticated, Owner, Public};
@@ -100,6 +115,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/leads", Authenticated, || get(leads::list)),
     route(Method::POST, "/api/leads", Admin, || post(leads::create)),
     route(Method::GET, "/api/leads/stats/summary", Admin, || get(leads::summary)),
+    route(Method::GET, "/api/leads/export", Admin, || get(exports::leads)),
+    upload(Method::POST, "/api/leads/upload-csv", Admin, || post(crate::imports::upload_csv)),
     route(Method::POST, "/api/leads/bulk/priority", Admin, || post(leads::bulk_priority)),
     route(Method::POST, "/api/leads/bulk/requeue", Admin, || post(leads::bulk_requeue)),
     route(Method::GET, "/api/leads/{id}", Owner, || get(leads::get)),
@@ -107,6 +124,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::DELETE, "/api/leads/{id}", Admin, || delete(leads::delete)),
     route(Method::GET, "/api/calls", Authenticated, || get(calls::list)),
     route(Method::POST, "/api/calls/initiate", Admin, || post(calls::initiate)),
+    route(Method::GET, "/api/calls/export", Admin, || get(exports::calls)),
     route(Method::GET, "/api/calls/{id}", Owner, || get(calls::get)),
     route(Method::POST, "/api/calls/{id}/disposition", Owner, || post(calls::record_disposition)),
     route(Method::GET, "/api/dnc", Admin, || get(dnc::list)),
@@ -114,22 +132,24 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::DELETE, "/api/dnc/{phone}", Admin, || delete(dnc::remove)),
     route(Method::GET, "/api/settings", Admin, || get(settings::get)),
     route(Method::PUT, "/api/settings", Admin, || put(settings::put)),
+    route(Method::POST, "/api/imports", Admin, || post(crate::imports::create)),
+    route(Method::GET, "/api/imports", Admin, || get(crate::imports::list)),
+    route(Method::GET, "/api/imports/{id}", Admin, || get(crate::imports::get)),
+    route(Method::GET, "/api/imports/{id}/errors.csv", Admin, || get(crate::imports::errors_csv)),
 ];
 
 /// The REST API over `state`, with its middleware, ready to serve (local
 /// mode) or to hand to `lambda_http::run` (the `api` Lambda).
 pub fn router(state: AppState) -> Router {
     let mut api: Router<AppState> = Router::new();
-    for r in ROUTES {
+    for r in ROUTES.iter().filter(|r| !r.upload) {
         api = api.route(r.path, (r.make)());
     }
     // The 1 MiB limit covers the JSON routes above only; uploads merged
     // below set their own.
     let api = api.layer(RequestBodyLimitLayer::new(MAX_JSON_BODY));
-    // IMPORTS MERGE: the imports routes come from `crate::imports::router()`
-    // (`pub fn router() -> axum::Router<AppState>`, written by another
-    // helper). TODO(lead): enable once that function exists:
-    // let api = api.merge(crate::imports::router());
+    // Uploads stream outside the JSON limit (see `crate::imports::router`).
+    let api = api.merge(crate::imports::router());
     let cors = cors_layer(&state.deps.config.cors_origins);
     api.fallback(no_route)
         .layer(cors)
@@ -248,6 +268,9 @@ impl Modify for BearerScheme {
         calls::list, calls::initiate, calls::get, calls::record_disposition,
         dnc::list, dnc::add, dnc::remove,
         settings::get, settings::put,
+        exports::leads, exports::calls,
+        crate::imports::create, crate::imports::list, crate::imports::get, crate::imports::errors_csv,
+        crate::imports::upload_csv,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerScheme),

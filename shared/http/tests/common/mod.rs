@@ -143,6 +143,21 @@ impl Harness {
         (status, json_body(res).await)
     }
 
+    /// POSTs a raw `text/csv` body and reads the status and JSON body.
+    pub async fn call_csv(&self, path: &str, token: Option<&str>, csv: String) -> (StatusCode, Value) {
+        let mut b = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "text/csv")
+            .header("content-length", csv.len());
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        let res = self.send(b.body(Body::from(csv)).expect("request")).await;
+        let status = res.status();
+        (status, json_body(res).await)
+    }
+
     /// A user with [`PASSWORD`], stored directly.
     pub async fn user(&self, email: &str, role: Role) -> User {
         let now = self.clock.now_utc();

@@ -56,7 +56,20 @@ pub fn import(id: &ImportId) -> Key {
 
 /// One rejected row of an import.
 pub fn import_error(id: &ImportId, line: u64) -> Key {
-    Key::new(format!("IMPORT#{id}"), format!("ERR#{line:010}"))
+    Key::new(import_pk(id), format!("{IMPORT_ERROR_PREFIX}{line:010}"))
+}
+
+/// The partition holding an import's record and its rejected rows.
+pub fn import_pk(id: &ImportId) -> String {
+    format!("IMPORT#{id}")
+}
+
+/// Sort-key prefix of an import's rejected rows.
+pub const IMPORT_ERROR_PREFIX: &str = "ERR#";
+
+/// Blob key an import's CSV is uploaded to.
+pub fn import_blob(id: &ImportId) -> String {
+    format!("imports/{id}.csv")
 }
 
 /// The settings item.
