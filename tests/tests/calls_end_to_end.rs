@@ -1,0 +1,255 @@
+//! The whole system as a customer uses it: an admin signs in, creates three
+//! salespeople who come online over the WebSocket, imports 200 leads through
+//! the upload route, and the dialer works through them against the Twilio
+//! simulator. Afterwards the call records must satisfy the invariants the
+//! design promises, and the statistics must equal the records.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::{SinkExt, StreamExt};
+use ibrat::demo::leads;
+use ibrat_domain::CallingWindow;
+use ibrat_tests::{wait_for, TestSystem, WsClient, PASSWORD};
+use rand::SeedableRng;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+use twilio_sim::SimConfig;
+
+const LEADS: usize = 200;
+/// Lead statuses that mean "nothing more will happen without time passing".
+const SETTLED: [&str; 5] = ["completed", "retry_scheduled", "no_more_attempts", "do_not_call", "invalid"];
+const TERMINAL_CALLS: [&str; 7] = ["completed", "no_answer", "busy", "failed", "canceled", "machine", "abandoned"];
+
+fn sim() -> SimConfig {
+    SimConfig {
+        seed: 20_261_124,
+        answer_rate: 0.6,
+        machine_rate: 0.1,
+        busy_rate: 0.1,
+        failed_rate: 0.05,
+        salesperson_answer_rate: 0.9,
+        ring_secs: (1, 10),
+        talk_secs: (5, 60),
+        time_scale: 0.01,
+        ..SimConfig::default()
+    }
+}
+
+/// Opens the window every day at its legal bounds (so some zone is open at
+/// any hour), lets calls flow quickly and keeps retries out of the test's
+/// time; returns the window in force.
+async fn configure(sys: &TestSystem, admin: &str) -> CallingWindow {
+    let (status, mut settings) = sys.call(Method::GET, "/api/settings", Some(admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    let time = |hhmm: &str, like: &Value| {
+        if like.as_str().is_some_and(|s| s.len() > 5) {
+            format!("{hhmm}:00")
+        } else {
+            hhmm.into()
+        }
+    };
+    let w = &mut settings["calling_window"];
+    w["start"] = json!(time("08:00", &w["start"]));
+    w["end"] = json!(time("21:00", &w["end"]));
+    w["days"] = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+    settings["pacing"]["ratio"] = json!(2.0);
+    settings["pacing"]["calls_per_second"] = json!(20);
+    // Retries wait an hour, so nothing is redialed while the test checks.
+    settings["retry"]["abandoned_delay_secs"] = json!(3600);
+    let (status, saved) = sys.call(Method::PUT, "/api/settings", Some(admin), Some(settings)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    serde_json::from_value(saved["calling_window"].clone()).expect("a calling window")
+}
+
+/// A salesperson's client: available, pinging, recording a disposition
+/// after each of their calls ends, and back after a missed call. Returns how many dispositions were acked.
+async fn salesperson(ws: WsClient, me: String, mut stop: watch::Receiver<bool>) -> usize {
+    let (mut tx, mut rx) = ws.into_inner().split();
+    let mut acked = 0;
+    let mut pings = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = ibrat::system::stopped(&mut stop) => return acked,
+            _ = pings.tick() => {
+                let _ = tx.send(Message::text(json!({ "action": "ping" }).to_string())).await;
+            }
+            frame = rx.next() => {
+                let Some(Ok(Message::Text(text))) = frame else {
+                    if frame.is_none() { return acked; }
+                    continue;
+                };
+                let Ok(event) = serde_json::from_str::<Value>(text.as_str()) else { continue };
+                if event["type"] == "call_completed" && event["salesperson_id"] == json!(me) {
+                    let reply = json!({ "action": "disposition", "call_id": event["call_id"], "outcome": "interested" });
+                    let _ = tx.send(Message::text(reply.to_string())).await;
+                }
+                // A missed call makes a salesperson away; they come back.
+                if event["type"] == "user_availability" && event["user_id"] == json!(me) && event["availability"] == "away" {
+                    let back = json!({ "action": "set_availability", "availability": "available" });
+                    let _ = tx.send(Message::text(back.to_string())).await;
+                }
+                if event["type"] == "ack" && event["action"] == "disposition" {
+                    acked += 1;
+                }
+            }
+        }
+    }
+}
+
+fn time(call: &Value, field: &str) -> Option<DateTime<Utc>> {
+    call[field].as_str().map(|s| s.parse().unwrap_or_else(|e| panic!("{field} of {call}: {e}")))
+}
+
+/// A span of time, start then end, and the call it belongs to.
+type Interval = (DateTime<Utc>, DateTime<Utc>, String);
+
+/// No two intervals of the same owner overlap.
+fn assert_disjoint(what: &str, intervals: BTreeMap<String, Vec<Interval>>) {
+    for (owner, mut list) in intervals {
+        list.sort();
+        for pair in list.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "{what} {owner} has overlapping calls: {:?} and {:?}", pair[0], pair[1]);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_leads_are_called_without_breaking_any_invariant() {
+    let sys = TestSystem::start(sim()).await;
+    let (status, health) = sys.call(Method::GET, "/api/health", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let admin = sys.login(ibrat_tests::ADMIN_EMAIL, PASSWORD).await;
+    let window = configure(&sys, &admin).await;
+
+    // Three salespeople come online over the WebSocket.
+    let (stop, stopping) = watch::channel(false);
+    let mut agents = Vec::new();
+    for i in 1..=3 {
+        let email = format!("sp{i}@e2e.test");
+        let id = sys.create_salesperson(&admin, &email, &format!("+99890111000{i}")).await;
+        let token = sys.login(&email, PASSWORD).await;
+        let mut ws = sys.ws(&token).await;
+        ws.send(json!({ "action": "set_availability", "availability": "available", "request_id": "up" })).await;
+        let ack = ws.until(Duration::from_secs(10), |m| m["request_id"] == "up").await.expect("an answer");
+        assert_eq!(ack["type"], "ack", "{ack}");
+        agents.push(tokio::spawn(salesperson(ws, id, stopping.clone())));
+    }
+
+    // 200 leads, each in a zone where the window is open now.
+    let zones = leads::open_zones(&window, Utc::now());
+    assert!(!zones.is_empty(), "a 13-hour window every day is open somewhere");
+    let sample = leads::generate(LEADS, &zones, &mut rand::rngs::StdRng::seed_from_u64(11));
+    let csv = String::from_utf8(leads::to_csv(&sample)).expect("utf-8");
+    let (status, imported) = sys.upload_csv(&admin, csv).await;
+    assert!(status.is_success(), "{status}: {imported}");
+
+    // Run until every lead is finished or waiting for a retry.
+    let last = std::sync::Mutex::new(Value::Null);
+    let settled = wait_for(Duration::from_secs(240), Duration::from_millis(500), || async {
+        let (_, s) = sys.call(Method::GET, "/api/leads/stats/summary", Some(&admin), None).await;
+        let settled: u64 = SETTLED.iter().map(|k| s["by_status"][*k].as_u64().unwrap_or(0)).sum();
+        *last.lock().unwrap() = s.clone();
+        (s["total"] == json!(LEADS) && settled == LEADS as u64).then_some(s)
+    })
+    .await;
+    let summary =
+        settled.unwrap_or_else(|| panic!("the leads did not settle in four minutes: {}", last.lock().unwrap()));
+    let _ = stop.send(true);
+    let mut dispositions = 0;
+    for agent in agents {
+        dispositions += agent.await.expect("the salesperson task ends");
+    }
+
+    let calls = sys.all_calls(&admin).await;
+    assert!(calls.len() >= LEADS, "every lead was dialed at least once ({} calls)", calls.len());
+    let dialed: HashSet<&str> = calls.iter().filter_map(|c| c["lead_id"].as_str()).collect();
+    assert_eq!(dialed.len(), LEADS, "every lead was dialed");
+
+    // The phone network's view: every webhook was answered well.
+    let sim = sys.system.sim.as_ref().expect("the simulator runs");
+    assert!(sim.wait_idle(Duration::from_secs(30)).await, "the simulator still plays calls");
+    let sim_calls = sim.calls();
+    let errors: Vec<_> = sim_calls.iter().flat_map(|c| c.webhook_errors.clone()).collect();
+    assert!(errors.is_empty(), "{} webhooks failed, first: {:?}", errors.len(), errors.first());
+    let legs: BTreeMap<&str, usize> = sim_calls.iter().map(|c| (c.sid.as_str(), c.dialed.len())).collect();
+
+    let mut per_lead = BTreeMap::<String, Vec<_>>::new();
+    let mut per_salesperson = BTreeMap::<String, Vec<_>>::new();
+    let (mut connected, mut abandoned) = (0u64, 0u64);
+    for call in &calls {
+        // Complete: terminal status, outcome, ordered timestamps, durations.
+        let status = call["status"].as_str().unwrap_or("");
+        assert!(TERMINAL_CALLS.contains(&status), "call not finished: {call}");
+        assert!(call["outcome"].is_string(), "no outcome: {call}");
+        let created = time(call, "created_at").expect("created_at");
+        let ended = time(call, "ended_at").unwrap_or_else(|| panic!("no ended_at: {call}"));
+        assert!(created <= ended, "ends before it starts: {call}");
+        if time(call, "ringing_at").is_some() {
+            assert!(call["ring_secs"].is_u64(), "rang but no ring_secs: {call}");
+        }
+        per_lead.entry(call["lead_id"].to_string()).or_default().push((created, ended, call["id"].to_string()));
+
+        let outcome = call["outcome"].as_str().unwrap_or("");
+        let person_answered = time(call, "answered_at").is_some() && call["answered_by"] != "machine";
+        if outcome == "connected" {
+            connected += 1;
+            let bridged = time(call, "bridged_at").unwrap_or_else(|| panic!("connected, never bridged: {call}"));
+            assert!(call["salesperson_id"].is_string(), "connected to nobody: {call}");
+            assert!(call["talk_secs"].is_u64(), "connected but no talk_secs: {call}");
+            assert!(created <= bridged && bridged <= ended, "bridged outside the call: {call}");
+            // The record keeps the first bridge time; when the first
+            // salesperson missed the call and the next one took it, their
+            // leg began later, at a time the record does not hold, so only
+            // single-leg calls give a sound interval: [bridged_at, ended_at].
+            let sid = call["twilio_sid"].as_str().unwrap_or("");
+            if legs.get(sid) == Some(&1) {
+                let span = (bridged, ended, call["id"].to_string());
+                per_salesperson.entry(call["salesperson_id"].to_string()).or_default().push(span);
+            }
+        } else if outcome == "abandoned" {
+            abandoned += 1;
+        } else {
+            assert!(
+                !person_answered || outcome == "machine",
+                "a person answered and was neither bridged nor abandoned: {call}"
+            );
+        }
+    }
+    // The phone network's side agrees: every placed call has a record, a
+    // person who talked to a salesperson is a connected call, and any other
+    // person who answered was abandoned.
+    let by_sid: BTreeMap<&str, &Value> = calls.iter().filter_map(|c| Some((c["twilio_sid"].as_str()?, c))).collect();
+    assert_eq!(by_sid.len(), sim_calls.len(), "one record per placed call");
+    for placed in &sim_calls {
+        let record = by_sid.get(placed.sid.as_str()).unwrap_or_else(|| panic!("no record of {placed:?}"));
+        let talked = placed.dialed.iter().any(|d| d.status == twilio_sim::DialStatus::Completed);
+        let machine = placed.answered_by.as_deref().is_some_and(|a| a.starts_with("machine") || a == "fax");
+        if talked {
+            assert_eq!(record["outcome"], "connected", "{placed:?} vs {record}");
+        } else if placed.status == twilio_sim::SimStatus::Completed && !machine {
+            assert!(
+                ["connected", "abandoned"].contains(&record["outcome"].as_str().unwrap_or("")),
+                "{placed:?} vs {record}"
+            );
+        }
+    }
+
+    assert_disjoint("lead", per_lead);
+    assert!(connected > 0, "some calls reached a salesperson");
+    let checked: usize = per_salesperson.values().map(Vec::len).sum();
+    assert_disjoint("salesperson", per_salesperson);
+    assert!(checked * 2 > connected as usize, "most connected calls had one leg ({checked} of {connected})");
+    assert!(dispositions > 0, "salespeople recorded dispositions over the WebSocket");
+
+    // The statistics are the sum of the records.
+    let (_, summary_now) = sys.call(Method::GET, "/api/leads/stats/summary", Some(&admin), None).await;
+    assert_eq!(summary_now["calls_today"], summary["calls_today"], "no call started after settling");
+    assert_eq!(summary_now["calls_today"], json!(calls.len()), "{summary_now}");
+    assert_eq!(summary_now["connected_today"], json!(connected), "{summary_now}");
+    assert_eq!(summary_now["abandoned_today"], json!(abandoned), "{summary_now}");
+    sys.system.shutdown().await;
+}
