@@ -9,6 +9,7 @@ pub mod imports;
 pub mod state;
 pub mod twilio;
 pub mod ws;
+pub mod ws_fanout;
 
 pub use error::ApiError;
 pub use state::AppState;

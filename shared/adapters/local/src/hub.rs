@@ -1,17 +1,33 @@
 //! The local WebSocket fan-out: each open socket registers a channel here,
 //! and services post to it by connection id just as they would through API
-//! Gateway's management API.
+//! Gateway's management API. A connection may also be registered with its
+//! owner, so local mode can pick an event's audience from memory
+//! ([`LocalHub::broadcast`]) instead of reading the registry per event.
 
 use async_trait::async_trait;
+use ibrat_domain::{Role, UserId};
 use ibrat_ports::{ConnectionSender, PostError};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+/// Who a connection belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+#[derive(Debug)]
+struct Entry {
+    tx: UnboundedSender<String>,
+    owner: Option<Owner>,
+}
+
 /// Registry of live connections; share it behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct LocalHub {
-    connections: Mutex<HashMap<String, UnboundedSender<String>>>,
+    connections: Mutex<HashMap<String, Entry>>,
 }
 
 impl LocalHub {
@@ -24,8 +40,18 @@ impl LocalHub {
     /// receiver and closes the socket when it ends. Registering an id again
     /// replaces (and so ends) the earlier channel.
     pub fn register(&self, connection_id: &str) -> UnboundedReceiver<String> {
+        self.insert(connection_id, None)
+    }
+
+    /// [`LocalHub::register`] for a connection of a known user, so that
+    /// [`LocalHub::broadcast`] can reach it.
+    pub fn register_owned(&self, connection_id: &str, owner: Owner) -> UnboundedReceiver<String> {
+        self.insert(connection_id, Some(owner))
+    }
+
+    fn insert(&self, connection_id: &str, owner: Option<Owner>) -> UnboundedReceiver<String> {
         let (tx, rx) = unbounded_channel();
-        self.lock().insert(connection_id.to_owned(), tx);
+        self.lock().insert(connection_id.to_owned(), Entry { tx, owner });
         rx
     }
 
@@ -36,7 +62,7 @@ impl LocalHub {
 
     /// Whether a connection is registered and its receiver still alive.
     pub fn is_connected(&self, connection_id: &str) -> bool {
-        self.lock().get(connection_id).is_some_and(|tx| !tx.is_closed())
+        self.lock().get(connection_id).is_some_and(|e| !e.tx.is_closed())
     }
 
     /// Number of registered connections.
@@ -49,7 +75,24 @@ impl LocalHub {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, UnboundedSender<String>>> {
+    /// Sends `text` to every owned connection whose owner `to` accepts, in
+    /// one pass under one lock (no registry read, no await); connections
+    /// whose socket task has ended are forgotten. Returns how many were sent.
+    pub fn broadcast(&self, text: &str, mut to: impl FnMut(&Owner) -> bool) -> usize {
+        let mut sent = 0;
+        self.lock().retain(|_, entry| {
+            let Some(owner) = &entry.owner else { return true };
+            if !to(owner) {
+                return true;
+            }
+            let alive = entry.tx.send(text.to_owned()).is_ok();
+            sent += usize::from(alive);
+            alive
+        });
+        sent
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         // The map stays consistent across a panic elsewhere; keep using it.
         self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -63,10 +106,10 @@ impl ConnectionSender for LocalHub {
             .map_err(|e| PostError::Failed(format!("payload is not UTF-8: {e}")))?
             .to_owned();
         let mut connections = self.lock();
-        let Some(tx) = connections.get(connection_id) else {
+        let Some(entry) = connections.get(connection_id) else {
             return Err(PostError::Gone);
         };
-        if tx.send(text).is_err() {
+        if entry.tx.send(text).is_err() {
             // The socket task is gone; forget it as API Gateway would.
             connections.remove(connection_id);
             return Err(PostError::Gone);
@@ -148,6 +191,25 @@ mod tests {
         let _rx = hub.register("c1");
         assert!(matches!(hub.post("c1", &[0xff, 0xfe]).await, Err(PostError::Failed(_))));
         assert!(hub.is_connected("c1"));
+    }
+
+    #[tokio::test]
+    async fn broadcast_reaches_chosen_owners_and_forgets_dead_ones() {
+        let hub = LocalHub::new();
+        let admin = Owner { user_id: UserId::new(), role: Role::Admin };
+        let sp = Owner { user_id: UserId::new(), role: Role::Salesperson };
+        let mut a = hub.register_owned("a", admin);
+        let mut s = hub.register_owned("s", sp.clone());
+        let mut anonymous = hub.register("x");
+        drop(hub.register_owned("dead", sp));
+        assert_eq!(hub.broadcast("all", |_| true), 2);
+        assert_eq!(hub.broadcast("admins", |o| o.role == Role::Admin), 1);
+        assert_eq!(a.recv().await.as_deref(), Some("all"));
+        assert_eq!(a.recv().await.as_deref(), Some("admins"));
+        assert_eq!(s.recv().await.as_deref(), Some("all"));
+        assert!(s.try_recv().is_err());
+        assert!(anonymous.try_recv().is_err(), "connections without an owner are reached by id only");
+        assert!(!hub.is_connected("dead") && hub.len() == 3);
     }
 
     #[tokio::test]

@@ -6,6 +6,6 @@ pub mod queue;
 pub mod store;
 
 pub use blobs::FsBlobStore;
-pub use hub::LocalHub;
+pub use hub::{LocalHub, Owner};
 pub use queue::MemQueue;
 pub use store::RedbStore;

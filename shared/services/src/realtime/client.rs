@@ -14,6 +14,10 @@ use crate::context::Deps;
 /// The largest client message accepted.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
+/// The error code for a message from a connection the registry does not
+/// know (swept as silent, or never registered): the client must reconnect.
+pub const UNKNOWN_CONNECTION: &str = "unknown_connection";
+
 #[derive(Debug, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 enum ClientMessage {
@@ -68,6 +72,11 @@ impl ClientReply {
     pub fn is_error(&self) -> bool {
         self.0["type"] == "error"
     }
+
+    /// The error code of an error reply.
+    pub fn code(&self) -> Option<&str> {
+        self.0["error"]["code"].as_str()
+    }
 }
 
 /// Parses the disposition fields into the domain type.
@@ -77,9 +86,9 @@ fn parse_disposition(outcome: &str, callback_at: Option<DateTime<Utc>>) -> Resul
         "not_interested" => Disposition::NotInterested,
         "wrong_number" => Disposition::WrongNumber,
         "do_not_call" => Disposition::DoNotCall,
-        "call_back" => Disposition::CallBack {
-            at: callback_at.ok_or("call_back needs callback_at (an RFC 3339 time)")?,
-        },
+        "call_back" => {
+            Disposition::CallBack { at: callback_at.ok_or("call_back needs callback_at (an RFC 3339 time)")? }
+        }
         other => {
             return Err(format!(
                 "unknown outcome `{other}`; use interested, not_interested, call_back, wrong_number or do_not_call"
@@ -91,7 +100,11 @@ fn parse_disposition(outcome: &str, callback_at: Option<DateTime<Utc>>) -> Resul
 /// Handles one text message from `connection_id`.
 pub async fn handle_client_message(deps: &Deps, connection_id: &str, text: &str) -> ClientReply {
     if text.len() > MAX_MESSAGE_BYTES {
-        return ClientReply::error(None, "message_too_large", format!("messages are limited to {MAX_MESSAGE_BYTES} bytes"));
+        return ClientReply::error(
+            None,
+            "message_too_large",
+            format!("messages are limited to {MAX_MESSAGE_BYTES} bytes"),
+        );
     }
     let message: ClientMessage = match serde_json::from_str(text) {
         Ok(m) => m,
@@ -100,7 +113,9 @@ pub async fn handle_client_message(deps: &Deps, connection_id: &str, text: &str)
     // Every message is also a heartbeat, and proves the connection is known.
     let conn = match presence::heartbeat(deps, connection_id).await {
         Ok(Some(c)) => c,
-        Ok(None) => return ClientReply::error(None, "unknown_connection", "this connection is not registered; reconnect"),
+        Ok(None) => {
+            return ClientReply::error(None, UNKNOWN_CONNECTION, "this connection is not registered; reconnect")
+        }
         Err(e) => {
             tracing::warn!(connection_id, error = %e, "heartbeat failed");
             return ClientReply::error(None, "unavailable", "try again shortly");
@@ -125,8 +140,15 @@ pub async fn handle_client_message(deps: &Deps, connection_id: &str, text: &str)
                 Ok(d) => d,
                 Err(message) => return ClientReply::error(request_id, "validation_failed", message),
             };
-            match crate::calls::record_disposition_for_client(deps, &conn.user_id, conn.role, &call_id, disposition, notes)
-                .await
+            match crate::calls::record_disposition_for_client(
+                deps,
+                &conn.user_id,
+                conn.role,
+                &call_id,
+                disposition,
+                notes,
+            )
+            .await
             {
                 Ok(()) => ClientReply::ack("disposition", request_id, json!({ "call_id": call_id })),
                 Err((code, message)) => ClientReply::error(request_id, code, message),

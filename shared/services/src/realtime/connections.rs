@@ -58,6 +58,19 @@ pub async fn remove(store: &dyn Store, id: &str) -> Result<Option<Connection>, S
     store.delete(&keys::connection(id), None).await?.map(|i| from_item(&i)).transpose()
 }
 
+/// Forgets a connection only if it was opened before `cutoff`; returns
+/// whether it was forgotten. API Gateway answers 410 to posts until the
+/// `$connect` handshake completes, and such a post must not forget a
+/// connection that is about to live.
+pub async fn remove_if_opened_before(store: &dyn Store, id: &str, cutoff: DateTime<Utc>) -> Result<bool, StoreError> {
+    let settled = Condition::Lt("connected_at".into(), ts(cutoff));
+    match store.delete(&keys::connection(id), Some(settled)).await {
+        Ok(removed) => Ok(removed.is_some()),
+        Err(StoreError::ConditionFailed { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Reads one connection.
 pub async fn get(store: &dyn Store, id: &str) -> Result<Option<Connection>, StoreError> {
     store.get(&keys::connection(id)).await?.map(|i| from_item(&i)).transpose()

@@ -5,11 +5,12 @@
 //! [`ibrat_ports::ConnectionSender`] port (API Gateway's management API on
 //! AWS, open sockets locally).
 
-// `client` joins once users::set_availability and calls::record_disposition land.
+pub mod client;
 pub mod connections;
 pub mod fanout;
 pub mod presence;
 pub mod queue_stats;
+pub mod session;
 
 pub use connections::Connection;
 pub use fanout::Fanout;

@@ -101,12 +101,13 @@ pub async fn sweep(deps: &Deps) -> Result<SweepOutcome, StoreError> {
     for rec in users::available(deps.store.as_ref(), 1000).await? {
         let conns = connections::by_user(deps.store.as_ref(), &rec.user.id).await?;
         let (live, stale): (Vec<_>, Vec<_>) = conns.into_iter().partition(|c| c.last_seen >= cutoff);
+        // Away first, so a silent client still registered hears about it.
+        if live.is_empty() && make_away_if_available(deps, &rec.user.id).await? {
+            outcome.set_away += 1;
+        }
         for c in stale {
             connections::remove(deps.store.as_ref(), &c.id).await?;
             outcome.removed_connections += 1;
-        }
-        if live.is_empty() && make_away_if_available(deps, &rec.user.id).await? {
-            outcome.set_away += 1;
         }
     }
     Ok(outcome)

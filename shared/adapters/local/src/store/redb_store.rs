@@ -136,13 +136,16 @@ impl Inner {
     fn write<R>(&self, f: impl FnOnce(&mut Tables<'_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let mut tx = self.db.begin_write().map_err(db_err)?;
         tx.set_durability(Durability::Immediate);
+        let t0 = std::time::Instant::now();
         let result = match Tables::open(&tx) {
             Ok(mut tables) => f(&mut tables),
             Err(e) => Err(e),
         };
         match result {
             Ok(value) => {
+                let t1 = std::time::Instant::now();
                 tx.commit().map_err(db_err)?;
+                eprintln!("TIMING write body {:?} commit {:?}", t1 - t0, t1.elapsed());
                 Ok(value)
             }
             Err(e) => {
