@@ -12,7 +12,7 @@ use ibrat_http::AppState;
 use ibrat_local::{FsBlobStore, LocalHub, MemQueue, RedbStore};
 use ibrat_ports::{Store, SystemClock, Telephony};
 use ibrat_services::auth::{self, EnsureAdmin};
-use ibrat_services::realtime::Fanout;
+use ibrat_http::ws_fanout::HubFanout;
 use ibrat_services::{Config, Deps};
 use ibrat_twilio::TwilioClient;
 use tokio::sync::watch;
@@ -163,7 +163,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     let deps = Deps {
         store: store.clone(),
         queue: queue.clone(),
-        events: Arc::new(Fanout::new(store, hub.clone())),
+        events: Arc::new(HubFanout::new(hub.clone())),
         telephony,
         blobs: Arc::new(blobs),
         clock: Arc::new(SystemClock),
