@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use ibrat_http::ws_fanout::HubFanout;
 use ibrat_http::AppState;
 use ibrat_local::{FsBlobStore, LocalHub, MemQueue, RedbStore};
 use ibrat_ports::{Store, SystemClock, Telephony};
 use ibrat_services::auth::{self, EnsureAdmin};
-use ibrat_http::ws_fanout::HubFanout;
 use ibrat_services::{Config, Deps};
 use ibrat_twilio::TwilioClient;
 use tokio::sync::watch;

@@ -38,7 +38,10 @@ pub struct TwilioClient {
 
 impl std::fmt::Debug for TwilioClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioClient").field("base_url", &self.base_url).field("account_sid", &self.account_sid).finish()
+        f.debug_struct("TwilioClient")
+            .field("base_url", &self.base_url)
+            .field("account_sid", &self.account_sid)
+            .finish()
     }
 }
 
@@ -100,7 +103,8 @@ impl TwilioClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        let body = res.text().await.map_err(|e| TelephonyError::Unavailable(format!("reading Twilio's answer: {e}")))?;
+        let body =
+            res.text().await.map_err(|e| TelephonyError::Unavailable(format!("reading Twilio's answer: {e}")))?;
         if !(200..300).contains(&status) {
             return Err(map_error(status, &body, retry_after));
         }
@@ -183,7 +187,8 @@ mod tests {
             machine_detection: true,
         };
         let form = create_form(&req);
-        let events: Vec<_> = form.iter().filter(|(k, _)| *k == "StatusCallbackEvent").map(|(_, v)| v.as_str()).collect();
+        let events: Vec<_> =
+            form.iter().filter(|(k, _)| *k == "StatusCallbackEvent").map(|(_, v)| v.as_str()).collect();
         assert_eq!(events, ["initiated", "ringing", "answered", "completed"]);
         assert!(form.contains(&("Timeout", "15".into())));
         assert!(form.contains(&("MachineDetection", "Enable".into())));

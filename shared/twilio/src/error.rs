@@ -52,7 +52,9 @@ mod tests {
     use super::*;
 
     fn body(code: u32, status: u16) -> String {
-        format!(r#"{{"code":{code},"message":"m{code}","more_info":"https://www.twilio.com/docs/errors/{code}","status":{status}}}"#)
+        format!(
+            r#"{{"code":{code},"message":"m{code}","more_info":"https://www.twilio.com/docs/errors/{code}","status":{status}}}"#
+        )
     }
 
     #[test]
@@ -61,10 +63,15 @@ mod tests {
             map_error(400, &body(21211, 400), None),
             TelephonyError::InvalidNumber { code: 21211, message: "m21211".into() }
         );
-        assert_eq!(map_error(429, &body(20429, 429), Some(3)), TelephonyError::RateLimited { retry_after_secs: Some(3) });
+        assert_eq!(
+            map_error(429, &body(20429, 429), Some(3)),
+            TelephonyError::RateLimited { retry_after_secs: Some(3) }
+        );
         assert_eq!(map_error(401, &body(20003, 401), None), TelephonyError::Auth("m20003".into()));
         assert_eq!(map_error(404, &body(20404, 404), None), TelephonyError::NotFound);
-        assert!(matches!(map_error(503, "<html>down</html>", None), TelephonyError::Unavailable(m) if m.contains("503")));
+        assert!(
+            matches!(map_error(503, "<html>down</html>", None), TelephonyError::Unavailable(m) if m.contains("503"))
+        );
         assert_eq!(
             map_error(400, &body(21210, 400), None),
             TelephonyError::Rejected { code: 21210, message: "m21210".into() }
