@@ -20,8 +20,12 @@ impl Region {
 
     /// The ISO 3166 alpha-2 code.
     pub fn code(&self) -> String {
-        let code: &str = self.0.as_ref();
-        code.to_owned()
+        self.as_str().to_owned()
+    }
+
+    /// The ISO 3166 alpha-2 code, borrowed.
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
     }
 }
 
@@ -53,6 +57,13 @@ impl Phone {
     /// Parses any common written form (`90 123 45 67`, `+998 (90) 123-45-67`,
     /// `00998901234567`), reading numbers without a country code in `region`.
     pub fn parse(input: &str, region: Region) -> Result<Self, PhoneError> {
+        Self::parse_with_region(input, region).map(|(phone, _)| phone)
+    }
+
+    /// [`Phone::parse`], also giving the region the number belongs to (what
+    /// [`Phone::region_code`] says) from the same parse, so a caller that
+    /// needs both (the import, for the time zone) parses once.
+    pub fn parse_with_region(input: &str, region: Region) -> Result<(Self, Option<Region>), PhoneError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
@@ -62,7 +73,8 @@ impl Phone {
         if !phonenumber::is_valid(&number) {
             return Err(PhoneError::Invalid(trimmed.to_owned()));
         }
-        Ok(Phone(number.format().mode(Mode::E164).to_string()))
+        let phone = Phone(number.format().mode(Mode::E164).to_string());
+        Ok((phone, number.country().id().map(Region)))
     }
 
     /// Accepts only text already in E.164 form (stored values, Twilio fields).
@@ -140,5 +152,20 @@ mod tests {
     fn knows_its_region() {
         let p = Phone::parse("+998901234567", Region::default()).unwrap();
         assert_eq!(p.region_code().as_deref(), Some("UZ"));
+    }
+
+    #[test]
+    fn parse_with_region_agrees_with_parse_and_region_code() {
+        let inputs =
+            ["90 123 45 67", "+998 (90) 123-45-67", "+14155552671", "+442079460958", "+7 495 123-45-67", "12-34"];
+        for input in inputs {
+            let (phone, region) = match Phone::parse_with_region(input, Region::default()) {
+                Ok((p, r)) => (Ok(p), r),
+                Err(e) => (Err(e), None),
+            };
+            assert_eq!(phone, Phone::parse(input, Region::default()), "{input}");
+            let expected = phone.as_ref().ok().and_then(Phone::region_code);
+            assert_eq!(region.map(|r| r.code()), expected, "{input}");
+        }
     }
 }

@@ -305,8 +305,7 @@ mod tests {
         let mut s = Settings::default();
         s.calling_window.end = NaiveTime::from_hms_opt(21, 30, 0).unwrap();
         assert!(s.validate().is_err());
-        let mut s = Settings::default();
-        s.ring_timeout_secs = 10;
+        let s = Settings { ring_timeout_secs: 10, ..Settings::default() };
         assert_eq!(s.validate().unwrap_err().field, "ring_timeout_secs");
     }
 

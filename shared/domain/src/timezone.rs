@@ -3,7 +3,7 @@
 
 use chrono_tz::Tz;
 
-use crate::phone::Phone;
+use crate::phone::{Phone, Region};
 
 /// Parses an IANA zone name such as `Asia/Tashkent`.
 pub fn parse_zone(name: &str) -> Option<Tz> {
@@ -61,14 +61,22 @@ const SINGLE_ZONE: &[(&str, &str)] = &[
 
 /// The zone of a number's country, when that country has only one.
 pub fn zone_for_phone(phone: &Phone) -> Option<Tz> {
-    let region = phone.region_code()?;
-    SINGLE_ZONE.iter().find(|(code, _)| *code == region.as_str()).and_then(|(_, zone)| parse_zone(zone))
+    zone_for_region_code(&phone.region_code()?)
+}
+
+/// The zone of a region, when it has only one (for a number parsed with
+/// [`Phone::parse_with_region`], without parsing it again).
+pub fn zone_for_region(region: Region) -> Option<Tz> {
+    zone_for_region_code(region.as_str())
+}
+
+fn zone_for_region_code(code: &str) -> Option<Tz> {
+    SINGLE_ZONE.iter().find(|(c, _)| *c == code).and_then(|(_, zone)| parse_zone(zone))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phone::Region;
 
     #[test]
     fn single_zone_countries_are_inferred_and_others_are_not() {
@@ -76,6 +84,8 @@ mod tests {
         assert_eq!(zone_for_phone(&uz), Some(chrono_tz::Asia::Tashkent));
         let us = Phone::parse("+14155552671", Region::default()).unwrap();
         assert_eq!(zone_for_phone(&us), None);
+        assert_eq!(zone_for_region(Region::default()), Some(chrono_tz::Asia::Tashkent));
+        assert_eq!(zone_for_region(Region::parse("us").unwrap()), None);
         assert!(SINGLE_ZONE.iter().all(|(_, z)| parse_zone(z).is_some()));
         assert_eq!(parse_zone("Mars/Olympus"), None);
     }

@@ -9,6 +9,10 @@
 //!
 //! `cargo bench -p ibrat-services --bench import`
 //! `IBRAT_BENCH_ROWS=100000 cargo bench -p ibrat-services --bench import`
+//!
+//! `IBRAT_BENCH_STORE_ONLY=1` measures the store's share alone: `put_many`
+//! of lead-shaped items with random ids, in batches of `BATCH_ROWS` (or
+//! `IBRAT_BENCH_STORE_BATCH`), one durable commit each.
 
 use std::io::{BufWriter, Write};
 use std::sync::Arc;
@@ -108,11 +112,66 @@ fn raw_parse(path: &std::path::Path) -> Result<u64, Box<dyn std::error::Error>> 
     Ok(n)
 }
 
+/// `IBRAT_BENCH_STORE_ONLY=1`: only the store's share.
+fn store_only(rows: u64) -> Result<(), Box<dyn std::error::Error>> {
+    use ibrat_ports::{Condition, Store};
+    let dir = tempfile::tempdir()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let batch_rows: u64 =
+        std::env::var("IBRAT_BENCH_STORE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(import::BATCH_ROWS as u64);
+    rt.block_on(async {
+        let store = RedbStore::open(dir.path().join("table.redb"))?;
+        let mut rng = Lcg(7);
+        let t = Instant::now();
+        let mut done = 0;
+        while done < rows {
+            let n = (rows - done).min(batch_rows);
+            let batch = (0..n)
+                .map(|_| {
+                    let id = format!("ld_{:016x}{:08x}", rng.next(), rng.next() as u32);
+                    let item = ibrat_ports::Item::with_key(&ibrat_ports::Key::new(format!("LEAD#{id}"), "LEAD"))
+                        .with("id", id.as_str())
+                        .with("name", "Bobur Karimov")
+                        .with("phone", "+998901234567")
+                        .with("priority", "medium")
+                        .with("status", "queued")
+                        .with("attempts", 0i64)
+                        .with("notes", "")
+                        .with("timezone", "Asia/Tashkent")
+                        .with("created_at", "2025-01-01T00:00:00.000Z")
+                        .with("updated_at", "2025-01-01T00:00:00.000Z")
+                        .with("next_attempt_at", "2025-01-01T00:00:00.000Z")
+                        .with("import_id", "im_0123456789abcdef0123456789abcdef")
+                        .with("import_line", done as i64)
+                        .with("version", 1i64)
+                        .with("gsi1pk", "LEADS#queued")
+                        .with("gsi1sk", format!("1735689600000#{id}"))
+                        .with("gsi2pk", format!("QUEUE#{}", rng.next() % 8))
+                        .with("gsi2sk", format!("12#1735689600000#1735689600000#{id}"));
+                    (item, Some(Condition::not_exists()))
+                })
+                .collect();
+            store.put_many(batch).await?;
+            done += n;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!("store only: {rows} put_many items in {secs:.2}s = {:.0} items/s", rows as f64 / secs);
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    if let Some(mb) = peak_memory_mb() {
+        println!("peak memory (VmHWM): {mb:.1} MB");
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
     let rows: u64 = std::env::var("IBRAT_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    if std::env::var_os("IBRAT_BENCH_STORE_ONLY").is_some() {
+        return store_only(rows);
+    }
     let dir = tempfile::tempdir()?;
     let csv_path = dir.path().join("leads.csv");
     let bytes = generate(&csv_path, rows)?;

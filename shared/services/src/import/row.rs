@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use csv::ByteRecord;
-use ibrat_domain::timezone::{parse_zone, zone_for_phone};
+use ibrat_domain::timezone::{parse_zone, zone_for_region};
 use ibrat_domain::{Email, Phone, Priority, Region};
 use serde::Serialize;
 
@@ -128,7 +128,9 @@ pub fn parse_row(cols: &Columns, record: &ByteRecord, line: u64, region: Region)
     };
     let raw_phone = cell(cols, record, cols.phone, line)?;
     bounded(cols, Some(cols.phone), raw_phone, MAX_SHORT, line)?;
-    let phone = Phone::parse(raw_phone, region).map_err(|e| invalid(cols.phone, e.to_string(), raw_phone))?;
+    // One parse gives the number and its region (for the zone below).
+    let (phone, phone_region) =
+        Phone::parse_with_region(raw_phone, region).map_err(|e| invalid(cols.phone, e.to_string(), raw_phone))?;
 
     let name = match cols.name {
         Some(i) => cell(cols, record, i, line)?.to_owned(),
@@ -163,7 +165,7 @@ pub fn parse_row(cols: &Columns, record: &ByteRecord, line: u64, region: Region)
                 .ok_or_else(|| invalid(i, "not an IANA time zone such as Asia/Tashkent".into(), raw_zone))?;
             Some(zone.name().to_owned())
         }
-        _ => zone_for_phone(&phone).map(|z| z.name().to_owned()),
+        _ => phone_region.and_then(zone_for_region).map(|z| z.name().to_owned()),
     };
 
     let notes = opt_cell(cols, record, cols.notes, line)?;

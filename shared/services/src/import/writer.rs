@@ -114,13 +114,16 @@ pub async fn write_batch(
     };
 
     let now = deps.clock.now();
-    let mut puts = Vec::with_capacity(fresh.len());
+    let mut puts = Vec::with_capacity(fresh.len() + rejects.len());
     let mut meta = Vec::with_capacity(fresh.len());
     for (id, row) in fresh {
         let on_dnc = listed.contains(row.phone.as_str());
         meta.push((row.line, on_dnc, row.phone.as_str().to_owned()));
         puts.push(lead_repo::create_op(&new_lead(id, row, import_id, on_dnc, now)));
     }
+    // Rows already rejected ride in the same write (unconditional puts, as
+    // a re-run rewrites them), so a batch usually costs one commit.
+    puts.extend(rejects.drain(..).map(|e| (errors_csv::to_item(import_id, &e), None)));
     let results = if puts.is_empty() { Vec::new() } else { deps.store.put_many(puts).await? };
     for ((line, on_dnc, phone), result) in meta.into_iter().zip(results) {
         let duplicate = match &result {
