@@ -194,7 +194,11 @@ def code_vars(crate: Path) -> tuple[set[str], set[str]]:
     required: set[str] = set()
     read: set[str] = set()
     uses_config = False
-    for rs in sorted((crate / "src").rglob("*.rs")):
+    sources = sorted((crate / "src").rglob("*.rs"))
+    if any("fn_common::" in rs.read_text() for rs in sources):
+        # The mains build their ports through functions/common.
+        sources += sorted((ROOT / "functions" / "common" / "src").rglob("*.rs"))
+    for rs in sources:
         text = rs.read_text()
         # `env("X")?`: the mains' helper that refuses to start without X.
         required |= set(re.findall(r'\benv\("([A-Z][A-Z0-9_]*)"\)', text))

@@ -1,42 +1,13 @@
 //! The csv-import Lambda: triggered by uploads to the imports bucket
 //! (`imports/<id>.csv`). Builds its ports once per container.
 
-use std::sync::Arc;
-
 use aws_lambda_events::event::s3::S3Event;
-use ibrat_aws::{ApiGatewaySender, DynamoStore, S3Blobs, SqsQueue};
-use ibrat_ports::SystemClock;
-use ibrat_services::realtime::Fanout;
-use ibrat_services::{Config, Deps};
-use ibrat_twilio::TwilioClient;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-
-fn env(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
-
-/// The ports of this function, from the environment (see `template.yaml`).
-async fn build_deps() -> Result<Deps, Error> {
-    let sdk = aws_config::load_from_env().await;
-    let config = Config::from_env()?;
-    let store: Arc<dyn ibrat_ports::Store> = Arc::new(DynamoStore::new(&sdk, env("TABLE_NAME")?));
-    let sender = Arc::new(ApiGatewaySender::new(&sdk, env("WS_ENDPOINT")?));
-    let telephony = TwilioClient::new(env("TWILIO_ACCOUNT_SID")?, config.twilio_auth_token.expose().to_owned())?;
-    Ok(Deps {
-        store: store.clone(),
-        queue: Arc::new(SqsQueue::new(&sdk, env("DIAL_QUEUE_URL")?)),
-        events: Arc::new(Fanout::new(store, sender)),
-        telephony: Arc::new(telephony),
-        blobs: Arc::new(S3Blobs::new(&sdk, env("IMPORTS_BUCKET")?)),
-        clock: Arc::new(SystemClock),
-        config: Arc::new(config),
-    })
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
-    let deps = build_deps().await?;
+    fn_common::init_tracing();
+    let deps = fn_common::aws_ports().await?.deps;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
         fn_csv_import::handle(deps, event.payload).await.map(|_| ()).map_err(Error::from)
