@@ -17,7 +17,8 @@ use ibrat_ports::{
     Clock, CreateCall, EventPublisher, ManualClock, PlacedCall, RemoteCall, Store, Telephony, TelephonyError,
 };
 use ibrat_services::callflow::{
-    on_status, on_voice, IgnoreReason, StatusOutcome, StatusUpdate, TwilioCallStatus, VoiceDecision, VoiceInput,
+    on_dial_action, on_status, on_voice, DialCallStatus, DialDecision, DialResult, IgnoreReason, StatusOutcome,
+    StatusUpdate, TwilioCallStatus, VoiceDecision, VoiceInput,
 };
 use ibrat_services::dialing::{dial, DialOutcome, FinishOutcome};
 use ibrat_services::repo::{self, keys};
@@ -53,6 +54,7 @@ struct H {
     deps: Deps,
     store: Arc<RedbStore>,
     events: Arc<Events>,
+    clock: Arc<ManualClock>,
 }
 
 fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -63,7 +65,8 @@ impl H {
     async fn new() -> H {
         // Tuesday 11:00 in Tashkent: inside the default calling window.
         let at = DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").unwrap().with_timezone(&Utc);
-        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(at));
+        let manual = Arc::new(ManualClock::new(at));
+        let clock: Arc<dyn Clock> = manual.clone();
         let store = Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone()));
         let events = Arc::new(Events::default());
         let mut config = Config::for_tests();
@@ -80,7 +83,7 @@ impl H {
         let mut s = Settings::default();
         s.pacing.calls_per_second = 100;
         repo::settings::put(store.as_ref(), &s).await.unwrap();
-        H { deps, store, events }
+        H { deps, store, events, clock: manual }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -256,4 +259,51 @@ async fn replays_and_late_statuses_change_nothing() {
     ));
     let lead = repo::leads::get(h.store.as_ref(), &lead.id).await.unwrap().unwrap();
     assert_eq!(lead.status, LeadStatus::RetryScheduled);
+}
+
+#[tokio::test]
+async fn each_salesperson_leg_is_stamped_when_claimed_and_released() {
+    let h = H::new().await;
+    let first = h.salesperson(1, 900).await;
+    let second = h.salesperson(2, 300).await;
+    let (_, call_id) = h.placed_call(1).await;
+    let claimed_first = ms(h.now());
+    let decision = on_voice(&h.deps, &call_id, VoiceInput::default()).await.unwrap();
+    let VoiceDecision::BridgeTo(bridge) = decision else { panic!("{decision:?}") };
+    assert_eq!(bridge.salesperson_id, first);
+    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &first).await.unwrap();
+    assert_eq!(legs.len(), 1);
+    assert_eq!((&legs[0].call_id, legs[0].claimed_at, legs[0].released_at), (&call_id, claimed_first, None));
+
+    // The first salesperson misses it: away, their leg ends; the next one
+    // is claimed.
+    h.clock.advance(Duration::seconds(15));
+    let missed = ms(h.now());
+    let result = DialResult { dial_call_status: DialCallStatus::NoAnswer, dial_call_duration: None, attempt: Some(1) };
+    let decision = on_dial_action(&h.deps, &call_id, result).await.unwrap();
+    let DialDecision::BridgeTo(next) = decision else { panic!("{decision:?}") };
+    assert_eq!(next.salesperson_id, second);
+    assert_eq!(h.user(&first).await, (Availability::Away, None));
+    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &first).await.unwrap();
+    assert_eq!(legs[0].released_at, Some(missed));
+    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &second).await.unwrap();
+    assert_eq!((legs.len(), legs[0].claimed_at, legs[0].released_at), (1, missed, None));
+
+    // The call ends while the second one is still on it: finish_call sends
+    // them to wrap-up and ends their leg in the same transaction.
+    h.clock.advance(Duration::seconds(40));
+    let ended = ms(h.now());
+    let done = StatusUpdate { duration: Some(55), ..update(TwilioCallStatus::Completed, 5) };
+    let out = on_status(&h.deps, &call_id, done).await.unwrap();
+    assert!(matches!(out, StatusOutcome::Finished { outcome: FinishOutcome::Finished { .. }, .. }), "{out:?}");
+    assert_eq!(h.user(&second).await, (Availability::WrapUp, None));
+    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &second).await.unwrap();
+    assert_eq!(legs[0].released_at, Some(ended));
+
+    // A late dial result for the second leg changes nothing.
+    let result =
+        DialResult { dial_call_status: DialCallStatus::Completed, dial_call_duration: Some(50), attempt: Some(2) };
+    on_dial_action(&h.deps, &call_id, result).await.unwrap();
+    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &second).await.unwrap();
+    assert_eq!(legs[0].released_at, Some(ended));
 }

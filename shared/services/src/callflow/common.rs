@@ -104,27 +104,46 @@ pub(crate) fn secs_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
 }
 
 /// Moves a salesperson who is still on `call` (`on_call` with
-/// `current_call_id = call`) to `to`, clearing the call. Ok(false) when they
-/// are not on it any more (a duplicate, or the call's finish moved them).
+/// `current_call_id = call`) to `to`, clearing the call, and marks their
+/// leg (the `AGENTCALL` link) released in the same transaction. Ok(false)
+/// when they are not on it any more (a duplicate, or the call's finish
+/// moved them).
 pub(crate) async fn release_salesperson(
     deps: &Deps,
     user: &UserId,
-    call: &CallId,
+    call: &Call,
     to: Availability,
     now: DateTime<Utc>,
 ) -> Result<bool, CallflowError> {
-    let update = repo::users::availability_update(user, to, now).remove(CURRENT_CALL);
     let condition =
-        Condition::eq("availability", Availability::OnCall.as_str()).and(Condition::eq(CURRENT_CALL, call.as_str()));
-    match deps.store.update(&keys::user(user), update, Some(condition)).await {
-        Ok(_) => {
-            deps.emit(EventKind::UserAvailability { user_id: user.clone(), availability: to }).await;
-            Ok(true)
+        Condition::eq("availability", Availability::OnCall.as_str()).and(Condition::eq(CURRENT_CALL, call.id.as_str()));
+    for _ in 0..=RELEASE_CONFLICT_RETRIES {
+        let ops = vec![
+            WriteOp::Update {
+                key: keys::user(user),
+                update: repo::users::availability_update(user, to, now).remove(CURRENT_CALL),
+                condition: Some(condition.clone()),
+            },
+            repo::calls::agent_release_op(&call.id, call.created_at, user, now),
+        ];
+        match deps.store.transact_write(ops).await {
+            Ok(()) => {
+                deps.emit(EventKind::UserAvailability { user_id: user.clone(), availability: to }).await;
+                return Ok(true);
+            }
+            Err(e) if e.is_condition_failed() => return Ok(false),
+            Err(e) if e.is_retryable() => {
+                tracing::debug!(error = %e, "release transaction conflicted; retrying");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) if e.is_condition_failed() => Ok(false),
-        Err(e) => Err(e.into()),
     }
+    Err(CallflowError::Contention(format!("releasing salesperson {user} kept conflicting")))
 }
+
+/// Retries of a release after a transaction conflict (not a condition).
+const RELEASE_CONFLICT_RETRIES: usize = 2;
 
 /// The outcome a finished call ended with (None while it is open).
 pub(crate) fn finished_outcome(call: &Call) -> Option<CallOutcome> {

@@ -115,7 +115,7 @@ async fn handle(deps: &Deps, call_id: &CallId, result: DialResult) -> Result<Dia
         let now = deps.clock.now();
         match result.dial_call_status {
             DialCallStatus::Completed | DialCallStatus::Answered => {
-                if release_salesperson(deps, &salesperson, call_id, Availability::WrapUp, now).await? {
+                if release_salesperson(deps, &salesperson, &record.call, Availability::WrapUp, now).await? {
                     let msg =
                         QueueMessage::WrapUpEnd { user_id: salesperson.clone(), since_ms: now.timestamp_millis() };
                     let delay = StdDuration::from_secs(u64::from(settings.wrap_up_secs)).min(MAX_DELAY);
@@ -136,11 +136,11 @@ async fn handle(deps: &Deps, call_id: &CallId, result: DialResult) -> Result<Dia
             DialCallStatus::Canceled => {
                 // The person hung up while the salesperson's phone rang: the
                 // salesperson did nothing wrong and is free again.
-                release_salesperson(deps, &salesperson, call_id, Availability::Available, now).await?;
+                release_salesperson(deps, &salesperson, &record.call, Availability::Available, now).await?;
                 return Ok(DialDecision::Hangup);
             }
             DialCallStatus::NoAnswer | DialCallStatus::Busy | DialCallStatus::Failed => {
-                if release_salesperson(deps, &salesperson, call_id, Availability::Away, now).await? {
+                if release_salesperson(deps, &salesperson, &record.call, Availability::Away, now).await? {
                     tracing::info!("salesperson did not pick up; set away");
                 }
                 if record.bridge_attempts >= MAX_BRIDGE_ATTEMPTS {

@@ -130,7 +130,7 @@ async fn try_claim(
                 update: user_update,
                 condition: Some(repo::users::is_available_since(candidate.user.availability_since)),
             },
-            repo::calls::agent_link_op(&call, user_id),
+            repo::calls::agent_claim_op(&call, user_id, now),
         ];
         match deps.store.transact_write(ops).await {
             Ok(()) => {

@@ -187,6 +187,12 @@ async fn wrap_up_op(deps: &Deps, call: &Call, now: DateTime<Utc>) -> Result<Opti
     Ok(Some((sp.clone(), WriteOp::Update { key: keys::user(sp), update, condition: Some(condition) })))
 }
 
+/// The mark that the salesperson's leg of the call (its `AGENTCALL` link)
+/// ended, written with the conditional [`wrap_up_op`] in one transaction.
+fn leg_release_op(call: &Call, user: &UserId, now: DateTime<Utc>) -> WriteOp {
+    repo::calls::agent_release_op(&call.id, call.created_at, user, now)
+}
+
 /// The changes that end the call (an update, so attributes other writers
 /// added are kept).
 fn call_end_update(call: &Call, status: CallStatus, outcome: CallOutcome, end: &CallEnd, now: DateTime<Utc>) -> Update {
@@ -244,7 +250,7 @@ pub(crate) async fn close(
             return Err(DialingError::Invalid(format!("{status} has no outcome")));
         };
 
-        let mut ops = Vec::with_capacity(7);
+        let mut ops = Vec::with_capacity(8);
         ops.push(WriteOp::Update {
             key: keys::call(&call.id),
             update: call_end_update(&call, status, outcome, &end, now),
@@ -270,8 +276,9 @@ pub(crate) async fn close(
         ops.push(repo::inflight::finish_op(&call, now));
         let wrap = wrap_up_op(deps, &call, now).await?;
         let wrapped_user = wrap.as_ref().map(|(u, _)| u.clone());
-        if let Some((_, op)) = wrap {
+        if let Some((user, op)) = wrap {
             ops.push(op);
+            ops.push(leg_release_op(&call, &user, now));
         }
 
         match deps.store.transact_write(ops).await {

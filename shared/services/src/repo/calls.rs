@@ -1,9 +1,10 @@
 //! Calls in the table, with their listing (by day) and relation (by lead)
 //! index keys, and the link item that lists a salesperson's calls.
 
+use chrono::{DateTime, Utc};
 use ibrat_domain::{AnsweredBy, Call, CallId, CallOutcome, CallStatus, Disposition, LeadId, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3};
-use ibrat_ports::{Condition, Item, Query, Store, StoreError, WriteOp};
+use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update, WriteOp};
 
 use super::codec::{get_ts, opt_parse, req_enum, req_parse, req_ts, ts};
 use super::keys;
@@ -125,6 +126,70 @@ pub fn agent_link_op(call: &Call, salesperson: &UserId) -> WriteOp {
     WriteOp::Put { item, condition: None }
 }
 
+/// The link item for a salesperson claimed for the call at `claimed_at`
+/// (written in the claim transaction). A claim of the same salesperson again
+/// replaces it, so its leg starts afresh (no `released_at`).
+pub fn agent_claim_op(call: &Call, salesperson: &UserId, claimed_at: DateTime<Utc>) -> WriteOp {
+    let item = Item::with_key(&keys::agent_call(salesperson, call.created_at, &call.id))
+        .with("call_id", call.id.as_str())
+        .with("lead_id", call.lead_id.as_str())
+        .with("claimed_at", ts(claimed_at));
+    WriteOp::Put { item, condition: None }
+}
+
+/// The update marking the salesperson's leg of the call released at
+/// `released_at`; it belongs in the same transaction as the conditional
+/// write that releases them. Unconditional, so a link written before
+/// `claimed_at` existed never blocks a release.
+pub fn agent_release_op(
+    call_id: &CallId,
+    call_created: DateTime<Utc>,
+    salesperson: &UserId,
+    released_at: DateTime<Utc>,
+) -> WriteOp {
+    WriteOp::Update {
+        key: keys::agent_call(salesperson, call_created, call_id),
+        update: Update::new().set("released_at", ts(released_at)).set_if_absent("call_id", call_id.as_str()),
+        condition: None,
+    }
+}
+
+/// One salesperson's time on one call: from the claim to the release
+/// (None while they are still on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leg {
+    pub call_id: CallId,
+    pub claimed_at: DateTime<Utc>,
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+/// A salesperson's legs, oldest call first (base-table query on
+/// `AGENTCALL#<user_id>`, every page). Links without `claimed_at` (written
+/// before it was recorded, or by imports) are skipped.
+pub async fn salesperson_legs(store: &dyn Store, user: &UserId) -> Result<Vec<Leg>, StoreError> {
+    let q = Query::partition(keys::agent_calls_pk(user));
+    let mut legs = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.query(&q.clone().after(cursor)).await?;
+        for item in &page.items {
+            let Some(claimed_at) = get_ts(item, "claimed_at") else {
+                continue;
+            };
+            legs.push(Leg {
+                call_id: req_parse(item, "call_id", CallId::parse)?,
+                claimed_at,
+                released_at: get_ts(item, "released_at"),
+            });
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(legs)
+}
+
 /// A lead's calls, newest first.
 pub async fn for_lead(store: &dyn Store, lead: &LeadId, limit: usize) -> Result<Vec<Call>, StoreError> {
     let page = store.query(&Query::index(GSI3.name, keys::lead_calls_pk(lead)).reverse().limit(limit)).await?;
@@ -134,7 +199,6 @@ pub async fn for_lead(store: &dyn Store, lead: &LeadId, limit: usize) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Utc};
 
     #[test]
     fn round_trips() {
