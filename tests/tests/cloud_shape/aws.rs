@@ -9,7 +9,6 @@ use base64::Engine as _;
 use ibrat_aws::testing::Moto;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Region everything lives in (moto accepts any).
 pub const REGION: &str = "eu-central-1";
@@ -21,7 +20,7 @@ pub struct Cloud {
     pub moto: Moto,
     /// Reaches moto directly (SQS, S3, the management API).
     pub config: SdkConfig,
-    /// Reaches moto's DynamoDB through the serialising proxy (see [`serialized`]).
+    /// Reaches moto's DynamoDB through the serialising proxy (see `ibrat_aws::serial_proxy`).
     pub dynamo_config: SdkConfig,
     pub table: String,
     pub queue_url: String,
@@ -35,7 +34,7 @@ impl Cloud {
     pub async fn start() -> Cloud {
         let moto = Moto::start().await;
         let config = sdk_config(moto.endpoint()).await;
-        let dynamo_config = sdk_config(&serialized(moto.endpoint()).await).await;
+        let dynamo_config = sdk_config(&ibrat_aws::serial_proxy::serialized(moto.endpoint()).await).await;
 
         let table = "ibrat-e2e-table".to_owned();
         ibrat_aws::create_table(&aws_sdk_dynamodb::Client::new(&dynamo_config), &table)
@@ -111,57 +110,6 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .endpoint_url(endpoint)
         .load()
         .await
-}
-
-/// Moto deviation (as in `shared/adapters/aws/tests/dynamodb_conformance.rs`):
-/// moto serves each request on its own thread with no lock around its
-/// tables, so two conditional writes to one item can interleave (lost
-/// `PACING.in_flight` increments, two winning claims), which real DynamoDB
-/// never does. DynamoDB requests therefore reach moto through this proxy,
-/// which forwards one request at a time. Returns the proxy's URL.
-pub async fn serialized(upstream: &str) -> String {
-    let upstream = upstream.to_owned();
-    let lock = Arc::new(tokio::sync::Mutex::new(()));
-    let http = reqwest::Client::new();
-    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let (upstream, lock, http) = (upstream.clone(), lock.clone(), http.clone());
-        async move { forward(&upstream, &lock, &http, request).await }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
-    let addr = listener.local_addr().expect("proxy address");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("the proxy serves") });
-    format!("http://{addr}")
-}
-
-/// Forwards one request to moto while holding the lock.
-async fn forward(
-    upstream: &str,
-    lock: &tokio::sync::Mutex<()>,
-    http: &reqwest::Client,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-        return axum::http::StatusCode::BAD_REQUEST.into_response();
-    };
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut headers = parts.headers;
-    headers.remove(axum::http::header::HOST);
-    headers.remove(axum::http::header::CONTENT_LENGTH);
-    let _one_at_a_time = lock.lock().await;
-    let sent = http.request(parts.method, format!("{upstream}{path}")).headers(headers).body(body).send().await;
-    let Ok(response) = sent else {
-        return axum::http::StatusCode::BAD_GATEWAY.into_response();
-    };
-    let status = response.status();
-    let mut headers = response.headers().clone();
-    headers.remove(axum::http::header::TRANSFER_ENCODING);
-    headers.remove(axum::http::header::CONTENT_LENGTH);
-    match response.bytes().await {
-        Ok(bytes) => (status, headers, bytes).into_response(),
-        Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
-    }
 }
 
 /// Moto keeps what is posted to WebSocket connections but exposes it

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{ProjectionType, TimeToLiveStatus};
 use chrono::{TimeZone, Utc};
+use ibrat_aws::serial_proxy::serialized;
 use ibrat_aws::testing::Moto;
 use ibrat_aws::{create_table, DynamoStore};
 use ibrat_ports::conformance::store as suite;
@@ -31,57 +32,6 @@ async fn sdk_config(endpoint: &str) -> SdkConfig {
 fn unique_table() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!("ibrat-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Moto deviation: moto serves each request on its own thread with no lock
-/// around its tables, so two conditional writes to one item can interleave
-/// (lost increments, two winning creates), which real DynamoDB never does.
-/// Tests therefore reach moto through this proxy, which forwards one request
-/// at a time; the adapter itself relies only on DynamoDB's per-item atomicity.
-/// Returns the proxy's URL.
-async fn serialized(upstream: &str) -> String {
-    let upstream = upstream.to_owned();
-    let lock = Arc::new(tokio::sync::Mutex::new(()));
-    let http = reqwest::Client::new();
-    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let (upstream, lock, http) = (upstream.clone(), lock.clone(), http.clone());
-        async move { forward(&upstream, &lock, &http, request).await }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-    let addr = listener.local_addr().expect("proxy address");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("proxy") });
-    format!("http://{addr}")
-}
-
-/// Forwards one request to moto while holding the lock.
-async fn forward(
-    upstream: &str,
-    lock: &tokio::sync::Mutex<()>,
-    http: &reqwest::Client,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
-        return axum::http::StatusCode::BAD_REQUEST.into_response();
-    };
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut headers = parts.headers;
-    headers.remove(axum::http::header::HOST);
-    headers.remove(axum::http::header::CONTENT_LENGTH);
-    let _one_at_a_time = lock.lock().await;
-    let sent = http.request(parts.method, format!("{upstream}{path}")).headers(headers).body(body).send().await;
-    let Ok(response) = sent else {
-        return axum::http::StatusCode::BAD_GATEWAY.into_response();
-    };
-    let status = response.status();
-    let mut headers = response.headers().clone();
-    headers.remove(axum::http::header::TRANSFER_ENCODING);
-    headers.remove(axum::http::header::CONTENT_LENGTH);
-    match response.bytes().await {
-        Ok(bytes) => (status, headers, bytes).into_response(),
-        Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
-    }
 }
 
 /// A fresh table on the emulator (through the serializing proxy), and the
