@@ -242,15 +242,20 @@ async fn a_run_that_died_before_its_checkpoint_counts_its_own_leads_as_imported(
     assert_eq!(rerun.errors, clean.errors);
 }
 
+fn numbered_csv(rows: u64, repeat_every: u64) -> Vec<u8> {
+    let mut csv = String::from("phone\n");
+    for i in 0..rows {
+        let n = if i % repeat_every == 0 && i > 0 { i - 1 } else { i };
+        csv.push_str(&format!("+9989{:08}\n", 10_000_000 + n));
+    }
+    csv.into_bytes()
+}
+
 #[tokio::test]
-async fn a_source_failure_keeps_the_checkpoint_and_a_rerun_resumes() {
+async fn a_source_failure_writes_no_lead_and_a_rerun_imports_everything() {
     let h = harness();
     let id = ImportId::new();
-    let mut csv = String::from("phone\n");
-    for i in 0..20_000 {
-        csv.push_str(&format!("+9989{:08}\n", 10_000_000 + i));
-    }
-    let bytes = csv.into_bytes();
+    let bytes = numbered_csv(20_000, u64::MAX);
     let half = bytes.len() / 2;
     let chunks: Vec<Result<Bytes, import::SourceError>> = vec![
         Ok(Bytes::copy_from_slice(&bytes[..half])),
@@ -259,10 +264,103 @@ async fn a_source_failure_keeps_the_checkpoint_and_a_rerun_resumes() {
     let err = import::run_stream(&h.deps, &id, "x.csv", None, futures::stream::iter(chunks).boxed()).await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
     let rec = record::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
-    assert_eq!(rec.status, ImportStatus::Running);
-    assert!(rec.checkpoint > 0 && rec.counts.rows == rec.checkpoint, "{rec:?}");
+    assert_eq!((rec.status, rec.checkpoint, rec.counts.imported), (ImportStatus::Running, 0, 0), "{rec:?}");
+    assert!(lead(&h, "+998910000000").await.is_none(), "leads are written only once the file is read");
     let done = import_bytes(&h, &id, bytes).await.unwrap();
     assert_eq!((done.record.counts.rows, done.record.counts.imported), (20_000, 20_000));
+}
+
+/// A store whose `put_many` fails (as an outage) after `healthy` calls.
+struct FailingStore {
+    inner: Arc<dyn ibrat_ports::Store>,
+    healthy: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl ibrat_ports::Store for FailingStore {
+    async fn get(&self, key: &ibrat_ports::Key) -> Result<Option<ibrat_ports::Item>, ibrat_ports::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn batch_get(&self, keys: &[ibrat_ports::Key]) -> Result<Vec<ibrat_ports::Item>, ibrat_ports::StoreError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn put(
+        &self,
+        item: ibrat_ports::Item,
+        condition: Option<ibrat_ports::Condition>,
+    ) -> Result<(), ibrat_ports::StoreError> {
+        self.inner.put(item, condition).await
+    }
+    async fn update(
+        &self,
+        key: &ibrat_ports::Key,
+        update: ibrat_ports::Update,
+        condition: Option<ibrat_ports::Condition>,
+    ) -> Result<ibrat_ports::Item, ibrat_ports::StoreError> {
+        self.inner.update(key, update, condition).await
+    }
+    async fn delete(
+        &self,
+        key: &ibrat_ports::Key,
+        condition: Option<ibrat_ports::Condition>,
+    ) -> Result<Option<ibrat_ports::Item>, ibrat_ports::StoreError> {
+        self.inner.delete(key, condition).await
+    }
+    async fn query(&self, query: &ibrat_ports::Query) -> Result<ibrat_ports::Page, ibrat_ports::StoreError> {
+        self.inner.query(query).await
+    }
+    async fn transact_write(&self, ops: Vec<ibrat_ports::WriteOp>) -> Result<(), ibrat_ports::StoreError> {
+        self.inner.transact_write(ops).await
+    }
+    async fn batch_write(
+        &self,
+        puts: Vec<ibrat_ports::Item>,
+        deletes: Vec<ibrat_ports::Key>,
+    ) -> Result<(), ibrat_ports::StoreError> {
+        self.inner.batch_write(puts, deletes).await
+    }
+    async fn put_many(
+        &self,
+        items: Vec<(ibrat_ports::Item, Option<ibrat_ports::Condition>)>,
+    ) -> Result<Vec<Result<(), Option<ibrat_ports::Item>>>, ibrat_ports::StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.healthy.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
+            return Err(ibrat_ports::StoreError::Unavailable("the disk went away".into()));
+        }
+        self.inner.put_many(items).await
+    }
+}
+
+#[tokio::test]
+async fn a_run_that_dies_while_writing_resumes_after_its_checkpoint_with_exact_counts() {
+    // More rows than staging keeps in memory, so they spill and come back
+    // in many batches; every seventh row repeats the one before it.
+    let rows = import::staging::IN_MEMORY_ROWS as u64 + 20_000;
+    let bytes = numbered_csv(rows, 7);
+    let clean = import_bytes(&harness(), &ImportId::new(), bytes.clone()).await.unwrap();
+    assert_eq!(clean.record.counts.duplicates, (rows - 1) / 7);
+
+    let h = harness();
+    let healthy = Arc::new(FailingStore { inner: h.deps.store.clone(), healthy: usize::MAX.into() });
+    let failing = FailingStore { inner: h.deps.store.clone(), healthy: 200.into() };
+    let id = ImportId::new();
+    let crashed = Deps { store: Arc::new(failing), ..h.deps.clone() };
+    let err = import::run(&crashed, &id, "leads.csv", None, std::io::Cursor::new(bytes.clone())).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    let rec = record::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
+    assert_eq!(rec.status, ImportStatus::Running);
+    assert!(rec.checkpoint > 0 && rec.checkpoint < 200, "checkpointed part of the way: {rec:?}");
+    assert!(rec.counts.imported > 0 && rec.counts.imported < clean.record.counts.imported, "{rec:?}");
+
+    let resumed = Deps { store: healthy, ..h.deps.clone() };
+    let done = import::run(&resumed, &id, "leads.csv", None, std::io::Cursor::new(bytes)).await.unwrap();
+    assert_eq!(done.record.counts, clean.record.counts);
+    assert_eq!(done.errors, clean.errors);
+    assert_eq!(done.record.status, ImportStatus::Completed);
+    assert!(
+        lead(&h, "+998910000000").await.is_some()
+            && lead(&h, &format!("+9989{:08}", 10_000_000 + rows - 1)).await.is_some()
+    );
 }
 
 #[tokio::test]

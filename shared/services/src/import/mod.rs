@@ -5,15 +5,20 @@
 //! - [`reader`] decides encoding (UTF-8, BOM or not; anything else is
 //!   refused), the delimiter (comma, semicolon or tab) and streams records;
 //!   [`headers`] maps the header row; [`row`] turns each row into a lead or
-//!   a row error; [`writer`] creates leads in batches with conditional puts
-//!   and stores rejected rows; [`record`] keeps the import's status, counts
-//!   and checkpoint. The file is never held whole in memory.
+//!   a row error; rejected rows are stored as they come and good rows are
+//!   [`staging`]: held (spilling to temporary files past a bound) until the
+//!   file is read, then handed back in lead-key order; [`writer`] creates
+//!   leads in batches with conditional puts; [`record`] keeps the import's
+//!   status, counts and checkpoint. The file is never held whole in memory.
 //! - Exactness: a lead's id is derived from its phone and created only if
 //!   absent, and each lead remembers the import and line that created it,
 //!   so a re-run counts its own earlier leads as imported and other
-//!   matches as duplicates. Counts are checkpointed on the import record
-//!   under a version condition; a re-run resumes after the checkpoint, and
-//!   re-handling rows past it writes the same items and the same counts.
+//!   matches as duplicates. Rows of one phone are staged next to each
+//!   other, earliest line first, so the first wins. The write batches are
+//!   the same for the same file; the number written is checkpointed on the
+//!   import record under a version condition, with the counts, and a re-run
+//!   reads the file again and skips them. Re-handling a batch past the
+//!   checkpoint writes the same items and the same counts.
 //! - Limits: `import_max_bytes` is checked before anything is written (the
 //!   object's size, or the upload's `Content-Length`; a body without one is
 //!   counted while it streams and the import fails when it goes over).
@@ -32,6 +37,7 @@ pub mod record;
 pub mod row;
 mod run;
 mod service;
+pub mod staging;
 pub mod writer;
 
 use ibrat_domain::ImportId;
@@ -43,7 +49,7 @@ pub use row::{RejectKind, RowError};
 pub use run::{import_id_of_key, run, run_from_blob, run_stream};
 pub use service::{create, fail, get, list, Created, ImportPage};
 
-/// Rows written per batch (one `put_many`).
+/// Rows read and parsed per batch (one parse task).
 pub const BATCH_ROWS: usize = 2000;
 /// Counts are checkpointed, and progress announced, about this often.
 pub const PROGRESS_ROWS: u64 = 10_000;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use csv::ByteRecord;
 use ibrat_domain::timezone::{parse_zone, zone_for_region};
 use ibrat_domain::{Email, Phone, Priority, Region};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::headers::Columns;
 
@@ -21,8 +21,8 @@ pub const MAX_SHORT: usize = 254;
 /// How much of a refused value is kept in the report.
 const MAX_REPORTED_VALUE: usize = 200;
 
-/// A row that makes a lead.
-#[derive(Debug, Clone, PartialEq)]
+/// A row that makes a lead (serialisable, to be staged on disk).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadRow {
     /// The file line the row starts on (1-based, header is line 1 usually).
     pub line: u64,
