@@ -98,7 +98,8 @@ fn cloud_deps(cloud: &Cloud, telephony: Arc<dyn Telephony>, config: Config) -> D
     Deps {
         store: store.clone(),
         queue: Arc::new(SqsQueue::new(&cloud.config, &cloud.queue_url)),
-        events: Arc::new(Fanout::new(store, sender)),
+        events: Arc::new(Fanout::new(store, sender.clone())),
+        connections: sender,
         telephony,
         blobs: Arc::new(S3Blobs::new(&cloud.config, &cloud.bucket)),
         clock: Arc::new(SystemClock),

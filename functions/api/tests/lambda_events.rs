@@ -13,7 +13,8 @@ use http_body_util::BodyExt;
 use ibrat_domain::Role;
 use ibrat_local::{MemQueue, RedbStore};
 use ibrat_ports::{
-    BlobError, BlobStore, CreateCall, ManualClock, NullPublisher, PlacedCall, RemoteCall, Telephony, TelephonyError,
+    BlobError, BlobStore, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
+    TelephonyError,
 };
 use ibrat_services::auth::{jwt, EnsureAdmin};
 use ibrat_services::{repo, Config, Deps};
@@ -61,6 +62,7 @@ fn deps() -> Deps {
         store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
         queue: Arc::new(MemQueue::new()),
         events: Arc::new(NullPublisher),
+        connections: Arc::new(NoConnections),
         telephony: Arc::new(NoTelephony),
         blobs: Arc::new(NoBlobs),
         clock,

@@ -17,7 +17,8 @@ fn env(name: &str) -> Result<String, Error> {
 }
 
 /// The ports of a function, plus the sender the `ws` function posts its
-/// replies through (events go through `deps.events` over the same sender).
+/// replies through (the same one as `deps.connections`; events go through
+/// `deps.events` over it too).
 pub struct AwsPorts {
     pub deps: Deps,
     pub sender: Arc<dyn ConnectionSender>,
@@ -35,6 +36,7 @@ pub async fn aws_ports() -> Result<AwsPorts, Error> {
         store: store.clone(),
         queue: Arc::new(SqsQueue::new(&sdk, env("DIAL_QUEUE_URL")?)),
         events: Arc::new(Fanout::new(store, sender.clone())),
+        connections: sender.clone(),
         telephony: Arc::new(telephony),
         blobs: Arc::new(S3Blobs::new(&sdk, env("IMPORTS_BUCKET")?)),
         clock: Arc::new(SystemClock),

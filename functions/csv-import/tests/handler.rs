@@ -12,7 +12,8 @@ use fn_csv_import::{decode_key, handle, RecordOutcome};
 use ibrat_domain::{ImportId, LeadId, LeadStatus, Phone, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    BlobError, BlobStore, CreateCall, ManualClock, NullPublisher, PlacedCall, RemoteCall, Telephony, TelephonyError,
+    BlobError, BlobStore, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
+    TelephonyError,
 };
 use ibrat_services::import::{ImportError, ImportStatus};
 use ibrat_services::repo::{keys, leads as lead_repo};
@@ -61,6 +62,7 @@ fn deps(blobs: Arc<dyn BlobStore>) -> Deps {
         store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
         queue: Arc::new(MemQueue::new()),
         events: Arc::new(NullPublisher),
+        connections: Arc::new(NoConnections),
         telephony: Arc::new(NoTelephony),
         blobs,
         clock,

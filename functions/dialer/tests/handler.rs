@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use ibrat_domain::{Lead, LeadId, LeadStatus, Phone, Priority, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    Clock, Condition, CreateCall, Item, Key, ManualClock, NullPublisher, Page, PlacedCall, Query, Queue, RemoteCall,
-    Store, StoreError, Telephony, TelephonyError, Update, WriteOp,
+    Clock, Condition, CreateCall, Item, Key, ManualClock, NoConnections, NullPublisher, Page, PlacedCall, Query, Queue,
+    RemoteCall, Store, StoreError, Telephony, TelephonyError, Update, WriteOp,
 };
 use ibrat_services::messages::QueueMessage;
 use ibrat_services::{repo, Config, Deps};
@@ -148,6 +148,7 @@ async fn each_record_is_handled_alone_and_only_retryable_failures_are_reported()
         store: store.clone(),
         queue: queue.clone(),
         events: Arc::new(NullPublisher),
+        connections: Arc::new(NoConnections),
         telephony: telephony.clone(),
         blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-fn-dialer"), "http://127.0.0.1/")),
         clock,

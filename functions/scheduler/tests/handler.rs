@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use ibrat_domain::{Availability, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, User, UserId};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    Clock, CreateCall, ManualClock, NullPublisher, PlacedCall, Queue, RemoteCall, Store, Telephony, TelephonyError,
+    Clock, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, Queue, RemoteCall, Store, Telephony,
+    TelephonyError,
 };
 use ibrat_services::messages::QueueMessage;
 use ibrat_services::{repo, Config, Deps};
@@ -53,6 +54,7 @@ async fn a_scheduled_event_runs_a_tick() {
         store: store.clone(),
         queue: queue.clone(),
         events: Arc::new(NullPublisher),
+        connections: Arc::new(NoConnections),
         telephony: Arc::new(NoTelephony),
         blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-fn-scheduler"), "http://127.0.0.1/")),
         clock,

@@ -15,7 +15,9 @@ use ibrat_domain::{
     Availability, CallStatus, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, Settings, User, UserId,
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CreateCall, ManualClock, NullPublisher, PlacedCall, RemoteCall, Telephony, TelephonyError};
+use ibrat_ports::{
+    CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony, TelephonyError,
+};
 use ibrat_services::dialing::{dial, DialOutcome};
 use ibrat_services::{repo, Config, Deps};
 use lambda_http::request::LambdaRequest;
@@ -52,6 +54,7 @@ fn deps() -> Deps {
         store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
         queue: Arc::new(MemQueue::new()),
         events: Arc::new(NullPublisher),
+        connections: Arc::new(NoConnections),
         telephony: Arc::new(Tel(AtomicU64::new(1))),
         blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-fn-webhook"), "http://127.0.0.1/")),
         clock,

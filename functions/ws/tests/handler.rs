@@ -94,6 +94,7 @@ fn world() -> World {
         store: store.clone(),
         queue: Arc::new(MemQueue::new()),
         events: Arc::new(Fanout::new(store, api.clone()).with_clock(clock.clone())),
+        connections: api.clone(),
         telephony: Arc::new(NoTelephony),
         blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-fn-ws"), "http://127.0.0.1/")),
         clock: clock.clone(),

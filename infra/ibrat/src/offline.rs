@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CreateCall, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError};
+use ibrat_ports::{
+    CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
+};
 use ibrat_services::{Config, Deps};
 
 use crate::system::{StartError, BLOBS_DIR, DB_FILE};
@@ -42,6 +44,7 @@ pub fn deps(data_dir: &Path, config: Config) -> Result<Deps, StartError> {
         store: Arc::new(store),
         queue: Arc::new(MemQueue::new()),
         events: Arc::new(NullPublisher),
+        connections: Arc::new(NoConnections),
         telephony: Arc::new(NoTelephony),
         blobs: Arc::new(blobs),
         clock: Arc::new(SystemClock),

@@ -164,6 +164,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
         store: store.clone(),
         queue: queue.clone(),
         events: Arc::new(HubFanout::new(hub.clone())),
+        connections: hub.clone(),
         telephony,
         blobs: Arc::new(blobs),
         clock: Arc::new(SystemClock),

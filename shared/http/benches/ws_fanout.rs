@@ -56,13 +56,14 @@ enum Publisher {
 fn deps(hub: Arc<LocalHub>, publisher: Publisher) -> Deps {
     let store: Arc<dyn ibrat_ports::Store> = Arc::new(RedbStore::in_memory().expect("store"));
     let events: Arc<dyn EventPublisher> = match publisher {
-        Publisher::Hub => Arc::new(HubFanout::new(hub)),
-        Publisher::Registry => Arc::new(Fanout::new(store.clone(), hub)),
+        Publisher::Hub => Arc::new(HubFanout::new(hub.clone())),
+        Publisher::Registry => Arc::new(Fanout::new(store.clone(), hub.clone())),
     };
     Deps {
         store: store.clone(),
         queue: Arc::new(MemQueue::new()),
         events,
+        connections: hub,
         telephony: Arc::new(NoTelephony),
         blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-bench-ws"), "http://127.0.0.1/")),
         clock: Arc::new(SystemClock),

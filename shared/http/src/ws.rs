@@ -31,8 +31,9 @@ use crate::state::AppState;
 const MAX_FRAME_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
 
 /// The `/ws` route. Serve it with the same hub the process's events go to
-/// ([`crate::ws_fanout::HubFanout`], or `Fanout` over this hub), or
-/// clients hear nothing.
+/// ([`crate::ws_fanout::HubFanout`], or `Fanout` over this hub) and that is
+/// `Deps::connections`, or clients hear nothing and forgotten sockets stay
+/// open.
 pub fn router(hub: Arc<LocalHub>) -> Router<AppState> {
     Router::new().route("/ws", get(upgrade)).layer(Extension(hub))
 }

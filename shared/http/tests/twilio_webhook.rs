@@ -23,8 +23,8 @@ use ibrat_domain::{
 use ibrat_http::AppState;
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    Clock, CreateCall, EventPublisher, Item, ManualClock, PlacedCall, Queue, QueueError, ReceivedMessage, RemoteCall,
-    Store, Telephony, TelephonyError,
+    Clock, CreateCall, EventPublisher, Item, ManualClock, NoConnections, PlacedCall, Queue, QueueError,
+    ReceivedMessage, RemoteCall, Store, Telephony, TelephonyError,
 };
 use ibrat_services::dialing::{dial, DialOutcome};
 use ibrat_services::messages::QueueMessage;
@@ -189,6 +189,7 @@ impl H {
             store: store.clone(),
             queue: queue.clone(),
             events: events.clone(),
+            connections: Arc::new(NoConnections),
             telephony: Arc::new(Tel(AtomicU64::new(1))),
             blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-twilio-tests"), "http://127.0.0.1/")),
             clock,

@@ -32,6 +32,7 @@ const PATIENCE: StdDuration = StdDuration::from_secs(5);
 struct Served {
     h: Harness,
     deps: Deps,
+    hub: Arc<LocalHub>,
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
@@ -62,14 +63,15 @@ async fn serve_with(publisher: Publisher) -> Served {
         Publisher::Hub => Arc::new(HubFanout::new(hub.clone())),
         Publisher::Registry => Arc::new(Fanout::new(h.deps.store.clone(), hub.clone()).with_clock(h.clock.clone())),
     };
-    let deps = Deps { events, ..h.deps.clone() };
-    let app = ibrat_http::ws::router(hub).with_state(AppState::new(deps.clone()));
+    // The sockets are the hub's, as in local mode, so the sweep can close them.
+    let deps = Deps { events, connections: hub.clone(), ..h.deps.clone() };
+    let app = ibrat_http::ws::router(hub.clone()).with_state(AppState::new(deps.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Served { h, deps, addr, server }
+    Served { h, deps, hub, addr, server }
 }
 
 impl Served {
@@ -130,6 +132,21 @@ async fn drain(ws: &mut Socket) -> Vec<Value> {
     let (reply, events) = ask(ws, json!({ "action": "ping", "request_id": "drain" })).await;
     assert_eq!(reply["type"], "ack", "{reply}");
     events
+}
+
+/// Reads until the server closes the socket and returns the messages that
+/// came before the close.
+async fn until_closed(ws: &mut Socket) -> Vec<Value> {
+    let mut before = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(PATIENCE, ws.next()).await.expect("the server closes in time");
+        match frame {
+            Some(Ok(Message::Text(t))) => before.push(serde_json::from_str(t.as_str()).expect("server sends JSON")),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return before,
+            Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+        }
+    }
 }
 
 fn types(events: &[Value]) -> Vec<&str> {
@@ -349,17 +366,51 @@ async fn silent_salespeople_stop_being_routed_calls() {
     assert_eq!(types(&heard), ["user_availability"]);
     assert_eq!(heard[0]["user_id"], json!(quiet.id));
 
-    // The silent client heard it went away, then is told to reconnect.
-    let away = next_json(&mut wq).await;
-    assert_eq!(away["availability"], "away");
-    send(&mut wq, json!({ "action": "ping" })).await;
-    assert_eq!(next_json(&mut wq).await["error"]["code"], "unknown_connection");
-    let closed = tokio::time::timeout(PATIENCE, wq.next()).await.expect("closes in time");
-    assert!(matches!(closed, None | Some(Ok(Message::Close(_))) | Some(Err(_))), "{closed:?}");
+    // The silent client heard it went away, then the server closed it.
+    let heard = until_closed(&mut wq).await;
+    assert_eq!(types(&heard), ["user_availability"]);
+    assert_eq!(heard[0]["availability"], "away");
 
     // A second sweep finds nothing more to do.
     let again = presence::sweep(&s.deps).await.expect("sweeps");
     assert_eq!((again.set_away, again.removed_connections), (0, 0));
+}
+
+#[tokio::test]
+async fn a_forgotten_connection_is_closed_and_hears_nothing_more() {
+    for publisher in [Publisher::Hub, Publisher::Registry] {
+        forgotten_connection_is_closed(serve_with(publisher).await, publisher).await;
+    }
+}
+
+async fn forgotten_connection_is_closed(s: Served, publisher: Publisher) {
+    let admin = s.h.user("admin@example.com", Role::Admin).await;
+    let quiet = s.h.user("quiet@example.com", Role::Salesperson).await;
+    let mut wa = s.connect(&admin).await;
+    let mut wq = s.connect(&quiet).await;
+    ask(&mut wq, json!({ "action": "set_availability", "availability": "available" })).await;
+    assert_eq!(s.hub.len(), 2);
+    let timeout = Duration::from_std(s.deps.config.presence_timeout).expect("fits");
+    s.h.clock.advance(timeout + Duration::seconds(1));
+    drain(&mut wa).await;
+
+    let outcome = presence::sweep(&s.deps).await.expect("sweeps");
+    assert_eq!(outcome.removed_connections, 1, "{publisher:?}");
+    // Events the quiet salesperson would otherwise hear.
+    s.deps.emit(EventKind::UserAvailability { user_id: quiet.id.clone(), availability: Availability::Away }).await;
+    s.deps
+        .emit(EventKind::QueueStats {
+            waiting_by_priority: Default::default(),
+            calls_in_flight: 0,
+            salespeople_available: 0,
+        })
+        .await;
+
+    let heard = until_closed(&mut wq).await;
+    assert_eq!(types(&heard), ["user_availability"], "{publisher:?}: only the sweep's own news, then the close");
+    assert_eq!(s.hub.len(), 1, "{publisher:?}: the forgotten socket is no longer in the hub");
+    assert_eq!(types(&drain(&mut wa).await), ["user_availability", "user_availability", "queue_stats"]);
+    assert_eq!(s.registered().await, 1);
 }
 
 #[tokio::test]

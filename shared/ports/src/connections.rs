@@ -23,3 +23,17 @@ pub trait ConnectionSender: Send + Sync {
     /// Closes a connection from the server side (best effort).
     async fn close(&self, connection_id: &str);
 }
+
+/// A sender for a process that holds no client connections (offline
+/// commands, tests with no sockets): every post is `Gone`, closing does
+/// nothing.
+pub struct NoConnections;
+
+#[async_trait]
+impl ConnectionSender for NoConnections {
+    async fn post(&self, _connection_id: &str, _payload: &[u8]) -> Result<(), PostError> {
+        Err(PostError::Gone)
+    }
+
+    async fn close(&self, _connection_id: &str) {}
+}

@@ -16,7 +16,7 @@ pub mod conformance;
 
 pub use blobs::{BlobError, BlobStore};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use connections::{ConnectionSender, PostError};
+pub use connections::{ConnectionSender, NoConnections, PostError};
 pub use events::{EventPublisher, NullPublisher};
 pub use queue::{Queue, QueueError, ReceivedMessage};
 pub use store::{Condition, Cursor, Item, Key, Page, Query, SkCondition, Store, StoreError, Update, Value, WriteOp};

@@ -21,7 +21,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use ibrat_domain::ImportId;
 use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{CreateCall, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError};
+use ibrat_ports::{
+    CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
+};
 use ibrat_services::{import, Config, Deps};
 
 struct NoTelephony;
@@ -188,6 +190,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             store: Arc::new(RedbStore::open(dir.path().join("table.redb"))?),
             queue: Arc::new(MemQueue::new()),
             events: Arc::new(NullPublisher),
+            connections: Arc::new(NoConnections),
             telephony: Arc::new(NoTelephony),
             blobs: Arc::new(ibrat_local::FsBlobStore::new(dir.path().join("blobs"), "http://127.0.0.1:1")),
             clock: Arc::new(SystemClock),

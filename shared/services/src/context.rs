@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ibrat_ports::{BlobStore, Clock, EventPublisher, Queue, Store, Telephony};
+use ibrat_ports::{BlobStore, Clock, ConnectionSender, EventPublisher, Queue, Store, Telephony};
 
 use crate::config::Config;
 
@@ -13,6 +13,10 @@ pub struct Deps {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub events: Arc<dyn EventPublisher>,
+    /// The client sockets themselves, so a connection the server forgets
+    /// (the presence sweep) is also closed rather than left open and still
+    /// hearing events.
+    pub connections: Arc<dyn ConnectionSender>,
     pub telephony: Arc<dyn Telephony>,
     pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,

@@ -14,7 +14,8 @@ use ibrat_domain::{
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    Clock, CreateCall, EventPublisher, ManualClock, PlacedCall, RemoteCall, Store, Telephony, TelephonyError,
+    Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, RemoteCall, Store, Telephony,
+    TelephonyError,
 };
 use ibrat_services::callflow::{
     on_dial_action, on_status, on_voice, DialCallStatus, DialDecision, DialResult, IgnoreReason, StatusOutcome,
@@ -75,6 +76,7 @@ impl H {
             store: store.clone(),
             queue: Arc::new(MemQueue::new()),
             events: events.clone(),
+            connections: Arc::new(NoConnections),
             telephony: Arc::new(Tel(AtomicU64::new(1))),
             blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-callflow-tests"), "http://127.0.0.1/")),
             clock,

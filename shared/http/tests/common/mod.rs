@@ -22,8 +22,8 @@ use ibrat_domain::{
 use ibrat_http::AppState;
 use ibrat_local::{MemQueue, RedbStore};
 use ibrat_ports::{
-    BlobError, BlobStore, CreateCall, EventPublisher, ManualClock, PlacedCall, Queue, RemoteCall, Telephony,
-    TelephonyError, WriteOp,
+    BlobError, BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
+    Telephony, TelephonyError, WriteOp,
 };
 use ibrat_services::auth::{self, jwt, password};
 use ibrat_services::repo;
@@ -116,6 +116,7 @@ impl Harness {
             store: Arc::new(store),
             queue: queue.clone(),
             events: events.clone(),
+            connections: Arc::new(NoConnections),
             telephony: Arc::new(OkTelephony),
             blobs: Arc::new(NoBlobs),
             clock: clock.clone(),

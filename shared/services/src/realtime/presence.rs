@@ -15,7 +15,7 @@ use crate::repo::{keys, users};
 pub struct SweepOutcome {
     /// Salespeople made away because nobody was listening.
     pub set_away: usize,
-    /// Silent connections forgotten.
+    /// Silent connections forgotten and closed.
     pub removed_connections: usize,
 }
 
@@ -93,7 +93,8 @@ async fn make_away_if_available(deps: &Deps, user_id: &UserId) -> Result<bool, S
 }
 
 /// The periodic safety net: every available salesperson without a live
-/// connection becomes away, and their silent connections are forgotten.
+/// connection becomes away, and their silent connections are forgotten and
+/// closed (a forgotten socket left open would keep hearing events).
 /// Costs one query per available salesperson, never a scan.
 pub async fn sweep(deps: &Deps) -> Result<SweepOutcome, StoreError> {
     let mut outcome = SweepOutcome::default();
@@ -107,6 +108,8 @@ pub async fn sweep(deps: &Deps) -> Result<SweepOutcome, StoreError> {
         }
         for c in stale {
             connections::remove(deps.store.as_ref(), &c.id).await?;
+            // Closed once forgotten, so its disconnect finds nothing to undo.
+            deps.connections.close(&c.id).await;
             outcome.removed_connections += 1;
         }
     }

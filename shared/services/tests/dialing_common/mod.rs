@@ -16,7 +16,8 @@ use ibrat_domain::{
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    Clock, CreateCall, EventPublisher, ManualClock, PlacedCall, Queue, RemoteCall, Store, Telephony, TelephonyError,
+    Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall, Store, Telephony,
+    TelephonyError,
 };
 use ibrat_services::dialing::{handle_message, MessageOutcome};
 use ibrat_services::repo;
@@ -184,6 +185,7 @@ impl Harness {
             store: store.clone(),
             queue: queue.clone(),
             events: events.clone(),
+            connections: Arc::new(NoConnections),
             telephony: tel.clone(),
             blobs,
             clock,
