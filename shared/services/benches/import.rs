@@ -5,13 +5,15 @@
 //! breaks, blank lines, ~2% duplicates, ~1% bad numbers), then prints:
 //! the raw parse rate of the file with the bare `csv` crate, rows per
 //! second through `import::run` (reading, phone parsing, conditional lead
-//! writes, rejected rows, checkpoints), and peak memory (VmHWM).
+//! writes, rejected rows, checkpoints), and peak memory (VmHWM). The
+//! service's own log lines (`import read`, `import completed`) give the
+//! read and write passes' durations.
 //!
 //! `cargo bench -p ibrat-services --bench import`
 //! `IBRAT_BENCH_ROWS=100000 cargo bench -p ibrat-services --bench import`
 //!
 //! `IBRAT_BENCH_STORE_ONLY=1` measures the store's share alone: `put_many`
-//! of lead-shaped items with random ids, in batches of `BATCH_ROWS` (or
+//! of lead-shaped items with random ids, in batches of `WRITE_ROWS` (or
 //! `IBRAT_BENCH_STORE_BATCH`), one durable commit each.
 
 use std::io::{BufWriter, Write};
@@ -119,8 +121,10 @@ fn store_only(rows: u64) -> Result<(), Box<dyn std::error::Error>> {
     use ibrat_ports::{Condition, Store};
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let batch_rows: u64 =
-        std::env::var("IBRAT_BENCH_STORE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(import::BATCH_ROWS as u64);
+    let batch_rows: u64 = std::env::var("IBRAT_BENCH_STORE_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(import::staging::WRITE_ROWS as u64);
     rt.block_on(async {
         let store = RedbStore::open(dir.path().join("table.redb"))?;
         let mut rng = Lcg(7);
@@ -184,6 +188,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secs = t.elapsed().as_secs_f64();
     println!("raw csv parse: {parsed} records in {secs:.2}s = {:.0} rows/s", parsed as f64 / secs);
 
+    // The service logs how long reading and writing took.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("ibrat_services::import=info"))
+        .without_time()
+        .with_target(false)
+        .init();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let summary = rt.block_on(async {
         let deps = Deps {

@@ -32,12 +32,14 @@
 
 pub mod errors_csv;
 pub mod headers;
+mod read_pass;
 pub mod reader;
 pub mod record;
 pub mod row;
 mod run;
 mod service;
 pub mod staging;
+mod write_pass;
 pub mod writer;
 
 use ibrat_domain::ImportId;

@@ -1,0 +1,211 @@
+//! The read pass: a blocking thread reads CSV records, two parse tasks at
+//! a time turn batches into lead rows (phone parsing dominates the cost),
+//! rejected rows are stored as they come and good rows are staged
+//! ([`super::staging`]) for the write pass.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use csv::ByteRecord;
+use futures::stream::{self, StreamExt};
+use ibrat_domain::{ImportId, Region};
+use tokio::sync::mpsc;
+
+use super::headers::{match_headers, Columns};
+use super::reader;
+use super::record::{Counts, ImportRecord};
+use super::row::{is_blank, parse_row, RowError};
+use super::run::{announce_progress, staging_failed};
+use super::staging::Staging;
+use super::writer::ParsedRow;
+use super::{errors_csv, FileError, Halt, ImportError, SourceError, BATCH_ROWS, PROGRESS_ROWS};
+use crate::context::Deps;
+
+/// Batches parsed ahead of the writer (one per core on a small machine).
+const PARSE_AHEAD: usize = 2;
+/// Rejected rows stored per write while reading.
+const REJECTS_PER_WRITE: usize = 2_000;
+
+/// Messages buffered between the reading thread and the parse tasks.
+pub(super) const READ_AHEAD: usize = PARSE_AHEAD;
+
+/// Raw records of one batch, each with its line.
+pub(super) struct RawBatch {
+    records: Vec<(u64, ByteRecord)>,
+}
+
+/// What the reading thread hands over, in order.
+pub(super) enum Parsed {
+    Header(Arc<Columns>),
+    Batch(RawBatch),
+    Halt(Halt),
+}
+
+/// Reads the whole input on a blocking thread: the header, then batches of
+/// data rows. Stops quietly when the receiver is gone.
+pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed>) {
+    let send = |m: Parsed| tx.blocking_send(m).is_ok();
+    let (mut rdr, lines) = match reader::open(input) {
+        Ok(opened) => opened,
+        Err(h) => {
+            send(Parsed::Halt(h));
+            return;
+        }
+    };
+    let mut rec = ByteRecord::new();
+    // Every record is numbered, so the line index never grows past the
+    // reader's buffer.
+    let next = |rdr: &mut reader::CsvReader<R>, rec: &mut ByteRecord| {
+        let more = rdr.read_byte_record(rec)?;
+        let line = lines.borrow_mut().line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+        Ok::<_, csv::Error>(more.then_some(line))
+    };
+    let cols = loop {
+        match next(&mut rdr, &mut rec).map(|l| l.is_some()) {
+            Ok(false) => {
+                send(Parsed::Halt(Halt::File(FileError::Empty)));
+                return;
+            }
+            Ok(true) if is_blank(&rec) => continue,
+            Ok(true) => {
+                let names: Vec<String> = rec.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+                match match_headers(&names) {
+                    Ok(c) => break c,
+                    Err(e) => {
+                        send(Parsed::Halt(Halt::File(e)));
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                send(Parsed::Halt(Halt::from_csv(e)));
+                return;
+            }
+        }
+    };
+    if !send(Parsed::Header(Arc::new(cols))) {
+        return;
+    }
+    let mut data_rows = 0u64;
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let halt = loop {
+        match next(&mut rdr, &mut rec) {
+            Ok(None) => break None,
+            Ok(Some(_)) if is_blank(&rec) => continue,
+            Ok(Some(line)) => {
+                if data_rows == max_rows {
+                    break Some(Halt::File(FileError::TooManyRows { max_rows }));
+                }
+                data_rows += 1;
+                batch.push((line, rec.clone()));
+                if batch.len() >= BATCH_ROWS {
+                    let records = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    if !send(Parsed::Batch(RawBatch { records })) {
+                        return;
+                    }
+                }
+            }
+            Err(e) => break Some(Halt::from_csv(e)),
+        }
+    };
+    if !batch.is_empty() && !send(Parsed::Batch(RawBatch { records: batch })) {
+        return;
+    }
+    if let Some(h) = halt {
+        send(Parsed::Halt(h));
+    }
+}
+
+fn parse_batch(cols: &Columns, raw: RawBatch, region: Region) -> Vec<ParsedRow> {
+    raw.records.iter().map(|(line, record)| parse_row(cols, record, *line, region)).collect()
+}
+
+/// One step of reading, in file order.
+enum Step {
+    Rows(Vec<ParsedRow>),
+    Halt(Halt),
+}
+
+/// Stores rejected rows (unconditional puts: a re-run rewrites them).
+async fn store_rejects(deps: &Deps, import_id: &ImportId, rejects: &mut Vec<RowError>) -> Result<(), ImportError> {
+    if rejects.is_empty() {
+        return Ok(());
+    }
+    let items = rejects.drain(..).map(|e| errors_csv::to_item(import_id, &e)).collect();
+    deps.store.batch_write(items, Vec::new()).await?;
+    Ok(())
+}
+
+/// What reading left: the staged rows, the rows read and refused, and
+/// whether the file stopped early.
+pub(super) struct ReadPass {
+    pub staging: Staging,
+    pub counts: Counts,
+    pub halt: Option<Halt>,
+}
+
+/// First pass: reads and parses every row, stores the rejected ones and
+/// stages the rest; `rec.counts` gets the rows read and refused.
+pub(super) async fn read_pass(
+    deps: &Deps,
+    rec: &mut ImportRecord,
+    cols: Arc<Columns>,
+    rx: mpsc::Receiver<Parsed>,
+) -> Result<ReadPass, ImportError> {
+    let region = deps.config.default_region;
+    let stopped = || SourceError::Unavailable("the reader stopped unexpectedly".into());
+    let steps = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) })
+        .map(move |msg| {
+            let cols = cols.clone();
+            async move {
+                match msg {
+                    Parsed::Batch(raw) => {
+                        match tokio::task::spawn_blocking(move || parse_batch(&cols, raw, region)).await {
+                            Ok(rows) => Step::Rows(rows),
+                            Err(_) => Step::Halt(Halt::Source(stopped())),
+                        }
+                    }
+                    Parsed::Halt(h) => Step::Halt(h),
+                    Parsed::Header(_) => Step::Halt(Halt::Source(stopped())),
+                }
+            }
+        })
+        .buffered(PARSE_AHEAD);
+    let mut steps = std::pin::pin!(steps);
+    let mut staging = Staging::new();
+    let mut counts = Counts::default();
+    let mut rejects = Vec::new();
+    let mut since_progress = 0u64;
+    let mut halt = None;
+    while let Some(step) = steps.next().await {
+        let rows = match step {
+            Step::Rows(rows) => rows,
+            Step::Halt(h) => {
+                halt = Some(h);
+                break;
+            }
+        };
+        since_progress += rows.len() as u64;
+        for row in rows {
+            counts.rows += 1;
+            match row {
+                Ok(row) => staging.push(row).map_err(staging_failed)?,
+                Err(e) => {
+                    counts.invalid += 1;
+                    rejects.push(e);
+                }
+            }
+        }
+        if rejects.len() >= REJECTS_PER_WRITE {
+            store_rejects(deps, &rec.id, &mut rejects).await?;
+        }
+        if since_progress >= PROGRESS_ROWS {
+            since_progress = 0;
+            rec.counts.rows = counts.rows;
+            rec.counts.invalid = counts.invalid;
+            announce_progress(deps, rec).await;
+        }
+    }
+    store_rejects(deps, &rec.id, &mut rejects).await?;
+    Ok(ReadPass { staging, counts, halt })
+}
