@@ -244,6 +244,15 @@ async fn a_run_that_died_before_its_checkpoint_counts_its_own_leads_as_imported(
     assert_eq!(rerun.errors, clean.errors);
 }
 
+async fn errors_download(h: &H, id: &ImportId) -> String {
+    let mut out = Vec::new();
+    let mut s = import::errors_csv::stream(h.deps.store.clone(), id.clone());
+    while let Some(chunk) = s.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    String::from_utf8(out).unwrap()
+}
+
 fn numbered_csv(rows: u64, repeat_every: u64) -> Vec<u8> {
     let mut csv = String::from("phone\n");
     for i in 0..rows {
@@ -339,7 +348,9 @@ async fn a_run_that_dies_while_writing_resumes_after_its_checkpoint_with_exact_c
     // in many batches; every seventh row repeats the one before it.
     let rows = import::staging::IN_MEMORY_ROWS as u64 + 20_000;
     let bytes = numbered_csv(rows, 7);
-    let clean = import_bytes(&harness(), &ImportId::new(), bytes.clone()).await.unwrap();
+    let clean_h = harness();
+    let clean_id = ImportId::new();
+    let clean = import_bytes(&clean_h, &clean_id, bytes.clone()).await.unwrap();
     assert_eq!(clean.record.counts.duplicates, (rows - 1) / 7);
 
     let h = harness();
@@ -358,6 +369,9 @@ async fn a_run_that_dies_while_writing_resumes_after_its_checkpoint_with_exact_c
     let done = import::run(&resumed, &id, "leads.csv", None, std::io::Cursor::new(bytes)).await.unwrap();
     assert_eq!(done.record.counts, clean.record.counts);
     assert_eq!(done.errors, clean.errors);
+    let (all, clean_all) = (errors_download(&h, &id).await, errors_download(&clean_h, &clean_id).await);
+    assert_eq!(all.lines().count() as u64, clean.record.counts.duplicates + 1, "every rejected row is kept");
+    assert_eq!(all, clean_all);
     assert_eq!(done.record.status, ImportStatus::Completed);
     assert!(
         lead(&h, "+998910000000").await.is_some()

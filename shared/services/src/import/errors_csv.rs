@@ -25,6 +25,16 @@ pub fn to_item(id: &ImportId, e: &RowError) -> Item {
         .with("value", e.value.as_str())
 }
 
+/// Stores rejected rows, emptying `rejects` (unconditional puts: a re-run
+/// rewrites the same items).
+pub async fn store(store: &dyn Store, id: &ImportId, rejects: &mut Vec<RowError>) -> Result<(), StoreError> {
+    if rejects.is_empty() {
+        return Ok(());
+    }
+    let items = rejects.drain(..).map(|e| to_item(id, &e)).collect();
+    store.batch_write(items, Vec::new()).await
+}
+
 /// Reads a rejected-row item (None when it is not one).
 pub fn from_item(item: &Item) -> Option<RowError> {
     Some(RowError {

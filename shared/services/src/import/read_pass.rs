@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use csv::ByteRecord;
 use futures::stream::{self, StreamExt};
-use ibrat_domain::{ImportId, Region};
+use ibrat_domain::Region;
 use tokio::sync::mpsc;
 
 use super::headers::{match_headers, Columns};
 use super::reader;
 use super::record::{Counts, ImportRecord};
-use super::row::{is_blank, parse_row, RowError};
+use super::row::{is_blank, parse_row};
 use super::run::{announce_progress, staging_failed};
 use super::staging::Staging;
 use super::writer::ParsedRow;
@@ -126,16 +126,6 @@ enum Step {
     Halt(Halt),
 }
 
-/// Stores rejected rows (unconditional puts: a re-run rewrites them).
-async fn store_rejects(deps: &Deps, import_id: &ImportId, rejects: &mut Vec<RowError>) -> Result<(), ImportError> {
-    if rejects.is_empty() {
-        return Ok(());
-    }
-    let items = rejects.drain(..).map(|e| errors_csv::to_item(import_id, &e)).collect();
-    deps.store.batch_write(items, Vec::new()).await?;
-    Ok(())
-}
-
 /// What reading left: the staged rows, the rows read and refused, and
 /// whether the file stopped early.
 pub(super) struct ReadPass {
@@ -197,7 +187,7 @@ pub(super) async fn read_pass(
             }
         }
         if rejects.len() >= REJECTS_PER_WRITE {
-            store_rejects(deps, &rec.id, &mut rejects).await?;
+            errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
         }
         if since_progress >= PROGRESS_ROWS {
             since_progress = 0;
@@ -206,6 +196,6 @@ pub(super) async fn read_pass(
             announce_progress(deps, rec).await;
         }
     }
-    store_rejects(deps, &rec.id, &mut rejects).await?;
+    errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
     Ok(ReadPass { staging, counts, halt })
 }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use super::record::ImportRecord;
 use super::run::{announce_progress, save_checked, staging_failed};
 use super::staging::{Staged, Staging};
-use super::{writer, ImportError, PROGRESS_ROWS};
+use super::{errors_csv, writer, ImportError, PROGRESS_ROWS};
 use crate::context::Deps;
 
 /// Write batches in flight at once: the next is prepared while the store
@@ -59,18 +59,24 @@ pub(super) async fn write_pass(
         .buffered(WRITES_AHEAD);
     let mut batches = std::pin::pin!(batches);
     let mut since_progress = 0u64;
+    // Rows the writes refused, stored before the checkpoint that covers them.
+    let mut rejects = Vec::new();
     while let Some(done) = batches.next().await {
-        let (index, written) = done?;
-        rec.counts.imported += written.imported;
-        rec.counts.duplicates += written.duplicates;
-        rec.counts.do_not_call += written.do_not_call;
+        let (index, mut written) = done?;
+        let c = written.counts;
+        rec.counts.imported += c.imported;
+        rec.counts.duplicates += c.duplicates;
+        rec.counts.do_not_call += c.do_not_call;
         rec.checkpoint = index;
-        since_progress += written.rows;
+        rejects.append(&mut written.rejects);
+        since_progress += c.rows;
         if since_progress >= PROGRESS_ROWS {
             since_progress = 0;
+            errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
             save_checked(deps, rec).await?;
             announce_progress(deps, rec).await;
         }
     }
+    errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Writing one batch of parsed rows: leads are created with the same
 //! conditional put as hand-made leads (`attribute_not_exists`, id derived
-//! from the phone), all in one `put_many`; rejected rows are stored with
-//! their reasons. Every write is idempotent, so a batch handled twice (a
+//! from the phone), all in one `put_many`; rows refused before the write
+//! are stored in it, those the write refuses are handed back to be stored
+//! with the next checkpoint. Every write is idempotent, so a batch handled twice (a
 //! re-run after a crash) produces the same items and the same counts.
 
 use std::collections::{HashMap, HashSet};
@@ -68,14 +69,25 @@ fn existing_reason(existing: Option<&Item>, import_id: &ImportId, line: u64) -> 
     }
 }
 
-/// Writes one batch and returns what happened to its rows.
+/// What writing a batch did.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub counts: Counts,
+    /// Rows refused by the write itself (an existing lead, a listed number),
+    /// not yet stored: the caller stores them before it checkpoints, so a
+    /// commit is shared by several batches.
+    pub rejects: Vec<RowError>,
+}
+
+/// Writes one batch and returns what happened to its rows. Rows refused
+/// before the write ride in it; the rest come back in [`Written::rejects`].
 /// `phone_column` names the phone column in duplicate reports.
 pub async fn write_batch(
     deps: &Deps,
     import_id: &ImportId,
     phone_column: &str,
     rows: Vec<ParsedRow>,
-) -> Result<Counts, StoreError> {
+) -> Result<Written, StoreError> {
     let mut counts = Counts { rows: rows.len() as u64, ..Counts::default() };
     let mut rejects: Vec<RowError> = Vec::new();
     let mut first_line: HashMap<LeadId, u64> = HashMap::with_capacity(rows.len());
@@ -143,9 +155,5 @@ pub async fn write_batch(
             (None, false) => counts.imported += 1,
         }
     }
-    if !rejects.is_empty() {
-        let items = rejects.iter().map(|e| errors_csv::to_item(import_id, e)).collect();
-        deps.store.batch_write(items, Vec::new()).await?;
-    }
-    Ok(counts)
+    Ok(Written { counts, rejects })
 }
