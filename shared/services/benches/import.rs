@@ -192,6 +192,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("ibrat_services::import=info"))
         .without_time()
+        .with_ansi(false)
         .with_target(false)
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
