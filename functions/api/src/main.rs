@@ -7,7 +7,7 @@ use lambda_http::Error;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fn_common::init_tracing();
-    let deps = fn_common::aws_ports().await?.deps;
+    let deps = fn_common::aws_ports().await?;
     match fn_api::bootstrap_admin_from_env(&deps).await {
         Ok(Some(outcome)) => tracing::info!(?outcome, "admin bootstrap"),
         Ok(None) => {}

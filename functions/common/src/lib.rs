@@ -16,17 +16,10 @@ fn env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
 }
 
-/// The ports of a function, plus the sender the `ws` function posts its
-/// replies through (the same one as `deps.connections`; events go through
-/// `deps.events` over it too).
-pub struct AwsPorts {
-    pub deps: Deps,
-    pub sender: Arc<dyn ConnectionSender>,
-}
-
 /// Builds every port from the AWS adapters: DynamoDB table, SQS dial queue,
-/// S3 imports bucket, API Gateway management API, Twilio.
-pub async fn aws_ports() -> Result<AwsPorts, Error> {
+/// S3 imports bucket, API Gateway management API (`deps.connections`, which
+/// the `ws` function also replies through), Twilio.
+pub async fn aws_ports() -> Result<Deps, Error> {
     let sdk = aws_config::load_from_env().await;
     let config = Config::from_env()?;
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(&sdk, env("TABLE_NAME")?));
@@ -36,13 +29,13 @@ pub async fn aws_ports() -> Result<AwsPorts, Error> {
         store: store.clone(),
         queue: Arc::new(SqsQueue::new(&sdk, env("DIAL_QUEUE_URL")?)),
         events: Arc::new(Fanout::new(store, sender.clone())),
-        connections: sender.clone(),
+        connections: sender,
         telephony: Arc::new(telephony),
         blobs: Arc::new(S3Blobs::new(&sdk, env("IMPORTS_BUCKET")?)),
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
     };
-    Ok(AwsPorts { deps, sender })
+    Ok(deps)
 }
 
 /// JSON logs filtered by `RUST_LOG`, as CloudWatch reads them best.

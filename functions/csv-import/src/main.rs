@@ -7,7 +7,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fn_common::init_tracing();
-    let deps = fn_common::aws_ports().await?.deps;
+    let deps = fn_common::aws_ports().await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
         fn_csv_import::handle(deps, event.payload).await.map(|_| ()).map_err(Error::from)

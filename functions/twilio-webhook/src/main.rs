@@ -7,7 +7,7 @@ use lambda_http::Error;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fn_common::init_tracing();
-    let deps = fn_common::aws_ports().await?.deps;
+    let deps = fn_common::aws_ports().await?;
     if deps.config.twilio_auth_token.expose().is_empty() {
         // Every request would be refused; say why once, loudly.
         tracing::error!("TWILIO_AUTH_TOKEN is empty: every webhook request will be refused");

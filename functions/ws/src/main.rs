@@ -8,7 +8,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     fn_common::init_tracing();
-    let fn_common::AwsPorts { deps, sender } = fn_common::aws_ports().await?;
+    let deps = fn_common::aws_ports().await?;
+    let sender = deps.connections.clone();
     let (deps, sender) = (&deps, sender.as_ref());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
         Ok::<ApiGatewayProxyResponse, Error>(fn_ws::handle(deps, sender, event.payload).await)

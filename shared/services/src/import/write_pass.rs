@@ -51,8 +51,7 @@ pub(super) async fn write_pass(
             let import_id = import_id.clone();
             async move {
                 let batch = batch.map_err(staging_failed)?;
-                let rows = batch.into_iter().map(|staged| Ok(staged.row)).collect();
-                let written = writer::write_batch(deps, &import_id, phone_column, rows).await?;
+                let written = writer::write_batch(deps, &import_id, phone_column, batch).await?;
                 Ok::<_, ImportError>((i as u64 + 1, written))
             }
         })

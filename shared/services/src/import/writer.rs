@@ -14,6 +14,7 @@ use ibrat_ports::{Item, Key, StoreError};
 use super::errors_csv;
 use super::record::Counts;
 use super::row::{LeadRow, RejectKind, RowError};
+use super::staging::Staged;
 use crate::context::Deps;
 use crate::leads::HOLD_ZONE_UNKNOWN;
 use crate::repo::{keys, leads as lead_repo};
@@ -79,43 +80,30 @@ pub struct Written {
     pub rejects: Vec<RowError>,
 }
 
-/// Writes one batch and returns what happened to its rows. Rows refused
-/// before the write ride in it; the rest come back in [`Written::rejects`].
-/// `phone_column` names the phone column in duplicate reports.
+/// Writes one batch of staged rows (in key order, one phone's rows
+/// together, earliest line first) and returns what happened to them. Later
+/// rows of a phone ride in the write as rejected; rows the write refuses
+/// come back in [`Written::rejects`]. `phone_column` names the phone column
+/// in duplicate reports.
 pub async fn write_batch(
     deps: &Deps,
     import_id: &ImportId,
     phone_column: &str,
-    rows: Vec<ParsedRow>,
+    rows: Vec<Staged>,
 ) -> Result<Written, StoreError> {
     let mut counts = Counts { rows: rows.len() as u64, ..Counts::default() };
     let mut rejects: Vec<RowError> = Vec::new();
     let mut first_line: HashMap<LeadId, u64> = HashMap::with_capacity(rows.len());
     let mut fresh: Vec<(LeadId, LeadRow)> = Vec::with_capacity(rows.len());
-    for row in rows {
-        match row {
-            Err(e) => {
-                counts.invalid += 1;
-                rejects.push(e);
-            }
-            Ok(row) => {
-                let id = LeadId::for_phone(&row.phone);
-                if let Some(first) = first_line.get(&id) {
-                    counts.duplicates += 1;
-                    let reason = format!("same phone number as line {first}");
-                    rejects.push(RowError::new(
-                        row.line,
-                        RejectKind::Duplicate,
-                        phone_column,
-                        reason,
-                        row.phone.as_str(),
-                    ));
-                    continue;
-                }
-                first_line.insert(id.clone(), row.line);
-                fresh.push((id, row));
-            }
+    for Staged { id, row } in rows {
+        if let Some(first) = first_line.get(&id) {
+            counts.duplicates += 1;
+            let reason = format!("same phone number as line {first}");
+            rejects.push(RowError::new(row.line, RejectKind::Duplicate, phone_column, reason, row.phone.as_str()));
+            continue;
         }
+        first_line.insert(id.clone(), row.line);
+        fresh.push((id, row));
     }
 
     let dnc_keys: Vec<Key> = fresh.iter().map(|(_, r)| keys::dnc(r.phone.as_str())).collect();
