@@ -14,20 +14,16 @@ use tokio::sync::mpsc;
 use super::headers::{match_headers, Columns};
 use super::reader;
 use super::record::{Counts, ImportRecord};
-use super::row::{is_blank, parse_row};
+use super::row::{is_blank, parse_row, LeadRow, RowError};
 use super::run::{announce_progress, staging_failed};
 use super::staging::Staging;
-use super::writer::ParsedRow;
 use super::{errors_csv, FileError, Halt, ImportError, SourceError, BATCH_ROWS, PROGRESS_ROWS};
 use crate::context::Deps;
 
-/// Batches parsed ahead of the writer (one per core on a small machine).
-const PARSE_AHEAD: usize = 2;
+/// Batches read and parsed ahead (one per core on a small machine).
+pub(super) const PARSE_AHEAD: usize = 2;
 /// Rejected rows stored per write while reading.
 const REJECTS_PER_WRITE: usize = 2_000;
-
-/// Messages buffered between the reading thread and the parse tasks.
-pub(super) const READ_AHEAD: usize = PARSE_AHEAD;
 
 /// Raw records of one batch, each with its line.
 pub(super) struct RawBatch {
@@ -115,6 +111,9 @@ pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed
         send(Parsed::Halt(h));
     }
 }
+
+/// A parsed data row: a lead to stage, or why not.
+type ParsedRow = Result<LeadRow, RowError>;
 
 fn parse_batch(cols: &Columns, raw: RawBatch, region: Region) -> Vec<ParsedRow> {
     raw.records.iter().map(|(line, record)| parse_row(cols, record, *line, region)).collect()

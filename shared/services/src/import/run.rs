@@ -11,7 +11,7 @@ use futures::stream::{BoxStream, StreamExt};
 use ibrat_domain::{EventKind, ImportId, UserId};
 use tokio::sync::mpsc;
 
-use super::read_pass::{read_all, read_pass, Parsed, READ_AHEAD};
+use super::read_pass::{read_all, read_pass, Parsed, PARSE_AHEAD};
 use super::reader::ChunkReader;
 use super::record::{self, Failure, ImportRecord, ImportStatus};
 use super::service::{clean_file_name, summary};
@@ -124,7 +124,7 @@ async fn pipeline<R: Read + Send + 'static>(
     mut rec: ImportRecord,
     input: R,
 ) -> Result<ImportSummary, ImportError> {
-    let (tx, mut rx) = mpsc::channel::<Parsed>(READ_AHEAD);
+    let (tx, mut rx) = mpsc::channel::<Parsed>(PARSE_AHEAD);
     let max_rows = deps.config.import_max_rows;
     tokio::task::spawn_blocking(move || read_all(input, max_rows, tx));
     let stopped = || SourceError::Unavailable("the reader stopped unexpectedly".into());

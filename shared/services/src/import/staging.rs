@@ -126,7 +126,7 @@ fn write_frame(files: &mut [Option<BufWriter<File>>], staged: &Staged) -> io::Re
     if slot.is_none() {
         *slot = Some(BufWriter::with_capacity(16 * 1024, tempfile::tempfile()?));
     }
-    let Some(out) = slot.as_mut() else { unreachable!("the slot was just filled") };
+    let out = slot.as_mut().ok_or_else(|| io::Error::other("a bucket file could not be opened"))?;
     let bytes = postcard::to_stdvec(&staged.row).map_err(corrupt)?;
     out.write_all(&(bytes.len() as u32).to_le_bytes())?;
     out.write_all(&bytes)

@@ -19,9 +19,6 @@ use crate::context::Deps;
 use crate::leads::HOLD_ZONE_UNKNOWN;
 use crate::repo::{keys, leads as lead_repo};
 
-/// A parsed data row: a lead to create, or why not.
-pub type ParsedRow = Result<LeadRow, RowError>;
-
 /// The lead a row creates: queued now when its zone is known, pending
 /// otherwise; do_not_call (never queued) when the number is listed.
 fn new_lead(id: LeadId, row: LeadRow, import_id: &ImportId, on_dnc: bool, now: DateTime<Utc>) -> Lead {
