@@ -5,7 +5,7 @@
 //! with the next checkpoint. Every write is idempotent, so a batch handled twice (a
 //! re-run after a crash) produces the same items and the same counts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use ibrat_domain::{ImportId, Lead, LeadId, LeadStatus};
@@ -90,16 +90,17 @@ pub async fn write_batch(
 ) -> Result<Written, StoreError> {
     let mut counts = Counts { rows: rows.len() as u64, ..Counts::default() };
     let mut rejects: Vec<RowError> = Vec::new();
-    let mut first_line: HashMap<LeadId, u64> = HashMap::with_capacity(rows.len());
     let mut fresh: Vec<(LeadId, LeadRow)> = Vec::with_capacity(rows.len());
     for Staged { id, row } in rows {
-        if let Some(first) = first_line.get(&id) {
+        // One phone's rows are adjacent, earliest first: the last fresh row
+        // is the first of this phone, if any. (Were they not, the
+        // conditional put would still refuse the repeat.)
+        if let Some((_, first)) = fresh.last().filter(|(last, _)| *last == id) {
             counts.duplicates += 1;
-            let reason = format!("same phone number as line {first}");
+            let reason = format!("same phone number as line {}", first.line);
             rejects.push(RowError::new(row.line, RejectKind::Duplicate, phone_column, reason, row.phone.as_str()));
             continue;
         }
-        first_line.insert(id.clone(), row.line);
         fresh.push((id, row));
     }
 
