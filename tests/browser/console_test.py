@@ -103,7 +103,7 @@ def check_sign_in_and_out(browser):
     expect(page.get_by_role("alert")).to_contain_text("do not match")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Floor")).to_be_visible()
+    expect(page.get_by_role("heading", name="Floor", exact=True)).to_be_visible()
     expect(page.locator("#live")).to_have_text("Live")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
@@ -113,7 +113,7 @@ def check_sign_in_and_out(browser):
 
 def check_import(page, admin):
     page.get_by_role("link", name="Imports").click()
-    expect(page.get_by_role("heading", name="Imports")).to_be_visible()
+    expect(page.get_by_role("heading", name="Imports", exact=True)).to_be_visible()
     page.get_by_label("CSV file").set_input_files(CSV_PATH)
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#import-progress-text")).to_contain_text("Done:", timeout=60_000)
@@ -135,7 +135,7 @@ def check_import(page, admin):
 
 def check_admin_pages(page):
     page.get_by_role("link", name="Leads").click()
-    expect(page.get_by_role("heading", name="Leads")).to_be_visible()
+    expect(page.get_by_role("heading", name="Leads", exact=True)).to_be_visible()
     expect(page.get_by_role("table")).to_be_visible()
     page.get_by_label("Status").select_option("queued")
     page.get_by_role("button", name="Search").click()
@@ -145,10 +145,10 @@ def check_admin_pages(page):
     page.get_by_label("Phone number").fill("+998 90 555 44 33")
     page.get_by_label("Reason").fill("Asked on the phone")
     page.get_by_role("button", name="Add number").click()
-    expect(page.get_by_role("cell", name="+998905554433")).to_be_visible()
+    expect(page.get_by_role("cell", name="+998905554433", exact=True)).to_be_visible()
     shot(page, "06-do-not-call")
     page.get_by_role("link", name="Users").click()
-    expect(page.get_by_role("cell", name="Sevara Karimova")).to_be_visible()
+    expect(page.get_by_role("cell", name="Sevara Karimova", exact=True)).to_be_visible()
     shot(page, "07-users")
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("button", name="Save settings")).to_be_visible()
@@ -160,7 +160,7 @@ def check_admin_pages(page):
 def check_salesperson(browser, admin):
     page = browser.new_page(viewport=LAPTOP)
     sign_in(page, SALES)
-    expect(page.get_by_role("heading", name="My calls")).to_be_visible()
+    expect(page.get_by_role("heading", name="My calls", exact=True)).to_be_visible()
     expect(page.locator("#live")).to_have_text("Live")
     page.get_by_role("button", name="Start session").click()
     # Until the session service exists the page must say so in plain words;
@@ -205,7 +205,7 @@ def check_salesperson(browser, admin):
 
     page.set_viewport_size(PHONE)
     page.goto(BASE + "/#/agent")
-    expect(page.get_by_role("heading", name="My calls")).to_be_visible()
+    expect(page.get_by_role("heading", name="My calls", exact=True)).to_be_visible()
     expect(page.locator("#line-state")).not_to_have_text("Checking your line…")
     shot(page, "11-salesperson-phone")
     page.close()
@@ -213,7 +213,7 @@ def check_salesperson(browser, admin):
 
 def check_floor(page, admin):
     page.get_by_role("link", name="Floor").click()
-    expect(page.get_by_role("heading", name="Floor")).to_be_visible()
+    expect(page.get_by_role("heading", name="Floor", exact=True)).to_be_visible()
     # Calls may still be finishing: the figures must settle on the route's.
     deadline = time.time() + 30
     while True:
@@ -247,7 +247,7 @@ def check_floor(page, admin):
 def check_expired(browser):
     page = browser.new_page(viewport=LAPTOP)
     sign_in(page, ADMIN)
-    expect(page.get_by_role("heading", name="Floor")).to_be_visible()
+    expect(page.get_by_role("heading", name="Floor", exact=True)).to_be_visible()
     # The refresh token is revoked behind the page's back; once the access
     # token expires nothing can renew it.
     page.evaluate("""async () => {

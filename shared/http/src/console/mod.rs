@@ -57,7 +57,7 @@ pub fn router(config: ConsoleConfig) -> Router {
     let index = assets::INDEX_HTML.replace("{{VERSION}}", &version).replace("{{WS_URL}}", &escape_attr(ws_meta));
     let connect_extra = config.ws_url.as_deref().and_then(origin_of).map(|o| format!(" {o}")).unwrap_or_default();
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' https:; \
          connect-src 'self'{connect_extra}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
     let console = Arc::new(Console {
@@ -106,7 +106,8 @@ fn secure_headers(console: &Console) -> HeaderMap {
 /// A hash of every asset (FNV-1a, 64 bits): changes whenever a file does.
 pub fn version() -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in ASSETS.iter().flat_map(|a| a.name.as_bytes().iter().chain(a.body)).chain(assets::INDEX_HTML.as_bytes()) {
+    for byte in ASSETS.iter().flat_map(|a| a.name.as_bytes().iter().chain(a.body)).chain(assets::INDEX_HTML.as_bytes())
+    {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -142,13 +143,60 @@ mod tests {
         assert_eq!(origin_of("nonsense"), None);
     }
 
+    async fn get(path: &str) -> axum::response::Response {
+        use tower::ServiceExt;
+        let req = axum::http::Request::get(path).body(axum::body::Body::empty()).expect("a request");
+        let config = ConsoleConfig::from_ws_endpoint(Some("https://abc.example.com/prod"));
+        router(config).oneshot(req).await.expect("an answer")
+    }
+
+    fn header<'a>(res: &'a Response, name: header::HeaderName) -> &'a str {
+        res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn the_page_names_this_builds_files_and_the_ws_url() {
+        let res = get("/").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(header(&res, header::CONTENT_TYPE), "text/html; charset=utf-8");
+        assert_eq!(header(&res, header::CACHE_CONTROL), "no-cache");
+        let csp = header(&res, header::CONTENT_SECURITY_POLICY).to_owned();
+        assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe"), "{csp}");
+        assert!(csp.contains("connect-src 'self' wss://abc.example.com;"), "{csp}");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("a body");
+        let html = String::from_utf8(body.to_vec()).expect("utf-8");
+        assert!(html.contains(&format!("/console/{}/app.js", version())), "{html}");
+        assert!(html.contains(r#"content="wss://abc.example.com/prod""#), "{html}");
+        assert!(!html.contains("{{"), "every placeholder is filled: {html}");
+    }
+
+    #[tokio::test]
+    async fn files_of_this_build_are_cached_for_good_and_others_revalidated() {
+        let res = get(&format!("/console/{}/app.js", version())).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(header(&res, header::CONTENT_TYPE), "text/javascript; charset=utf-8");
+        assert_eq!(header(&res, header::CACHE_CONTROL), "public, max-age=31536000, immutable");
+        assert_eq!(header(&res, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+        let old = get("/console/0000000000000000/style.css").await;
+        assert_eq!(old.status(), StatusCode::OK);
+        assert_eq!(header(&old, header::CONTENT_TYPE), "text/css; charset=utf-8");
+        assert_eq!(header(&old, header::CACHE_CONTROL), "no-cache");
+        let missing = get(&format!("/console/{}/secrets.txt", version())).await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(get("/console/../Cargo.toml").await.status(), StatusCode::NOT_FOUND);
+    }
+
     #[test]
     fn every_module_the_page_imports_is_embedded() {
         for asset in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
             let text = std::str::from_utf8(asset.body).expect("utf-8");
             for line in text.lines().filter(|l| l.starts_with("import ")) {
                 let target = line.rsplit_once("'./").map(|(_, t)| t.trim_end_matches(['\'', ';'])).expect(line);
-                assert!(ASSETS.iter().any(|a| a.name == target), "{} imports {target}, which is not embedded", asset.name);
+                assert!(
+                    ASSETS.iter().any(|a| a.name == target),
+                    "{} imports {target}, which is not embedded",
+                    asset.name
+                );
             }
         }
     }

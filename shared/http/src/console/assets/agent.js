@@ -68,7 +68,7 @@ export function render(main, ctx) {
   const timerEl = h('output', { class: 'timer', id: 'call-timer', 'aria-label': 'Call time' }, '0:00');
   const hangBtn = h('button', { type: 'button', class: 'danger' }, 'Hang up');
   const callSlot = h('div', { class: 'slot' });
-  const callCard = h('section', { class: 'card wide', 'aria-labelledby': 'call-h' },
+  const callCard = h('section', { class: 'card call', 'aria-labelledby': 'call-h' },
     h('div', { class: 'row spread' }, h('h2', { id: 'call-h' }, 'Current call'), timerEl), popEl,
     h('div', { class: 'row' }, hangBtn), callSlot);
 
@@ -83,7 +83,7 @@ export function render(main, ctx) {
   const wrapText = h('p', { class: 'muted', id: 'wrap-up', 'aria-live': 'polite' });
   const outcomeSlot = h('div', { class: 'slot' });
   const outcomeForm = h('form', { class: 'card', 'aria-labelledby': 'outcome-h' },
-    h('h2', { id: 'outcome-h' }, 'Outcome'), field('Outcome', outcomeSel), callbackField, field('Notes', notes),
+    h('h2', { id: 'outcome-h' }, 'Call outcome'), field('Outcome', outcomeSel), callbackField, field('Notes', notes),
     h('div', { class: 'row' }, saveBtn), wrapText, outcomeSlot);
 
   // --- callbacks and today ---
@@ -95,17 +95,19 @@ export function render(main, ctx) {
 
   page(main, 'My calls',
     h('div', { class: 'grid agent' },
-      lineCard, availCard, callCard, outcomeForm,
-      h('section', { class: 'card', 'aria-labelledby': 'cb-h' }, h('h2', { id: 'cb-h' }, 'Upcoming callbacks'), callbacksEl),
-      h('section', { class: 'card', 'aria-labelledby': 'today-h' }, h('h2', { id: 'today-h' }, 'Today'),
-        h('div', { class: 'tiles' }, todayCalls.tile, todayConnects.tile, todayTalk.tile), todaySlot)));
+      h('div', { class: 'column' }, callCard, outcomeForm),
+      h('div', { class: 'column' }, lineCard, availCard,
+        h('section', { class: 'card', 'aria-labelledby': 'today-h' }, h('h2', { id: 'today-h' }, 'Today'),
+          h('div', { class: 'tiles' }, todayCalls.tile, todayConnects.tile, todayTalk.tile), todaySlot),
+        h('section', { class: 'card', 'aria-labelledby': 'cb-h' }, h('h2', { id: 'cb-h' }, 'Upcoming callbacks'), callbacksEl))));
 
   function drawLine() {
     const s = state.session;
     if (s === undefined) return;
     if (s === false) {
+      // Still clickable: the answer says again, in words, why it cannot work.
       fill(lineText, 'Sessions are not offered by this server');
-      startBtn.disabled = true;
+      startBtn.disabled = false;
       endBtn.disabled = true;
       return;
     }
@@ -127,6 +129,7 @@ export function render(main, ctx) {
     stateText.dataset.state = state.availability;
     readyBtn.disabled = state.availability === 'available' || state.availability === 'on_call';
     awayBtn.disabled = state.availability === 'away' && reasonSel.value === state.reason;
+    tick();
   }
 
   function drawCall() {
@@ -137,6 +140,7 @@ export function render(main, ctx) {
       fill(popEl, h('p', { class: 'muted waiting' },
         state.availability === 'available' ? 'Waiting for the next call…' : 'No call. Mark yourself Ready to take calls.'));
       timerEl.textContent = '0:00';
+      tick();
       return;
     }
     const custom = Object.entries(c.custom_fields || {});
@@ -152,6 +156,7 @@ export function render(main, ctx) {
       c.history && c.history.length
         ? h('ul', { class: 'history' }, c.history.map((p) => h('li', {}, `${dateTime(p.created_at)} — ${pastOutcome(p)}${p.notes ? `: ${p.notes}` : ''}`)))
         : h('p', { class: 'muted' }, c.history ? 'No earlier calls.' : 'Loading…'));
+    tick();
   }
 
   function tick() {
@@ -366,10 +371,14 @@ export function render(main, ctx) {
       }
       case 'call_bridged':
       case 'call_connected':
-        if (state.call && state.call.call_id === ev.call_id) {
-          state.call.connected_at = state.call.connected_at || ev.connected_at || ev.ts || new Date().toISOString();
-          drawCall();
+        if (!state.call || state.call.call_id !== ev.call_id) {
+          // The screen pop was missed (e.g. while reconnecting): the lead's
+          // details come from the API.
+          state.call = { call_id: ev.call_id, lead_id: ev.lead_id, connected_at: null, ended: false };
+          loadHistory(state.call);
         }
+        state.call.connected_at = state.call.connected_at || ev.connected_at || ev.ts || new Date().toISOString();
+        drawCall();
         break;
       case 'call_completed':
         if (state.call && state.call.call_id === ev.call_id) {

@@ -43,8 +43,10 @@ function showSignIn(message) {
   stopLive();
   bar.hidden = true;
   renderSignIn(main, message, () => {
-    if (!location.hash || location.hash === '#/' || location.hash === '#/signin') location.hash = `#/${pagesFor(currentUser())[0][0]}`;
-    route();
+    const home = `#/${pagesFor(currentUser())[0][0]}`;
+    // Changing the hash routes (hashchange); otherwise route now.
+    if (['', '#', '#/', '#/signin'].includes(location.hash) && location.hash !== home) location.hash = home;
+    else route();
   });
 }
 

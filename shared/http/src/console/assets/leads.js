@@ -65,7 +65,7 @@ export function render(main) {
   async function load() {
     fill(list, note('info', 'Loading leads…'));
     try {
-      const body = await api('GET', `/api/leads${query({ q: q.value.trim(), status: status.value, priority: priority.value, limit: 50, cursor: cursors[at] })}`);
+      const body = await api('GET', `/api/leads${query({ q: q.value.trim(), status: status.value, priority: priority.value, limit: 25, cursor: cursors[at] })}`);
       items = body.items;
       next = body.next_cursor;
       draw();

@@ -15,19 +15,20 @@ use std::time::Duration;
 use ibrat::demo::leads;
 use ibrat::ServeOptions;
 use ibrat_services::Config;
-use ibrat_tests::{ADMIN_EMAIL, PASSWORD};
 use rand::SeedableRng;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use twilio_sim::SimConfig;
 
+const ADMIN_EMAIL: &str = "admin@console.test";
+const PASSWORD: &str = "console-password-1";
 /// Access tokens live this long, so the test sees them renewed and expire.
 const ACCESS_TTL_SECS: u64 = 8;
 const SALESPERSON_EMAIL: &str = "sevara@e2e.test";
 const SALESPERSON_PHONE: &str = "+998901234567";
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// Every call answered by a person who talks for 4 to 6 seconds of real time.
@@ -39,7 +40,7 @@ fn sim() -> SimConfig {
         busy_rate: 0.0,
         failed_rate: 0.0,
         salesperson_answer_rate: 1.0,
-        ring_secs: (100, 200),
+        ring_secs: (2, 5),
         talk_secs: (400, 600),
         time_scale: 0.01,
         ..SimConfig::default()
@@ -69,8 +70,9 @@ async fn the_console_works_for_a_salesperson_and_an_admin_in_a_real_browser() {
     let system = ibrat::start(options).await.expect("the local system starts");
     let api = Api { base: system.base_url(), http: reqwest::Client::new() };
 
-    let (status, login) =
-        api.call(Method::POST, "/api/auth/login", None, Some(json!({ "email": ADMIN_EMAIL, "password": PASSWORD }))).await;
+    let (status, login) = api
+        .call(Method::POST, "/api/auth/login", None, Some(json!({ "email": ADMIN_EMAIL, "password": PASSWORD })))
+        .await;
     assert_eq!(status, StatusCode::OK, "{login}");
     let admin = login["access_token"].as_str().expect("an access token").to_owned();
     let (status, mut settings) = api.call(Method::GET, "/api/settings", Some(&admin), None).await;
@@ -80,6 +82,8 @@ async fn the_console_works_for_a_salesperson_and_an_admin_in_a_real_browser() {
     settings["calling_window"]["days"] = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
     settings["pacing"]["ratio"] = json!(1.0);
     settings["retry"]["abandoned_delay_secs"] = json!(3600);
+    // Long enough that no second call reaches the salesperson before they go away.
+    settings["wrap_up_secs"] = json!(45);
     let (status, saved) = api.call(Method::PUT, "/api/settings", Some(&admin), Some(settings)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let window = serde_json::from_value(saved["calling_window"].clone()).expect("a calling window");
@@ -95,7 +99,9 @@ async fn the_console_works_for_a_salesperson_and_an_admin_in_a_real_browser() {
     assert!(!zones.is_empty(), "some zone is inside 08:00-21:00 at any hour");
     let sample = leads::generate(120, &zones, &mut rand::rngs::StdRng::seed_from_u64(18));
     let mut csv = leads::to_csv(&sample);
-    csv.extend_from_slice(b"No Phone,not-a-number,medium,Asia/Tokyo\nBad Priority,+998 90 000 00 00,whenever,Asia/Tokyo\n");
+    csv.extend_from_slice(
+        b"No Phone,not-a-number,medium,Asia/Tokyo\nBad Priority,+998 90 000 00 00,whenever,Asia/Tokyo\n",
+    );
     let csv_path = data_dir.path().join("leads-for-the-console.csv");
     std::fs::write(&csv_path, csv).expect("the CSV is written");
 
