@@ -150,7 +150,7 @@ mod tests {
         router(config).oneshot(req).await.expect("an answer")
     }
 
-    fn header<'a>(res: &'a Response, name: header::HeaderName) -> &'a str {
+    fn header(res: &Response, name: header::HeaderName) -> &str {
         res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
