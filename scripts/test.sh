@@ -15,6 +15,9 @@ echo "==> installing test tools"
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "==> structure checks"
+./scripts/check-walls.sh
+
 echo "==> template checks"
 .venv/bin/python scripts/check-template.py
 .venv/bin/cfn-lint template.yaml
