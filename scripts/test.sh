@@ -17,6 +17,7 @@ cargo fmt --all -- --check
 
 echo "==> structure checks"
 ./scripts/check-walls.sh
+./scripts/check-table-names.sh
 
 echo "==> template checks"
 .venv/bin/python scripts/check-template.py
