@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and every test. Installs what the tests need first (the
 # AWS emulator, the template linters and cargo-lambda into ./.venv, Debian's
-# chromium and Python Playwright for the console's browser tests), so
-# nothing is ever skipped for lack of a tool.
+# chromium and Python Playwright for the console's browser tests, Debian's
+# faketime for the night pass), so nothing is ever skipped for lack of a tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
@@ -11,6 +11,7 @@ echo "==> installing test tools"
 ./scripts/setup-emulator.sh
 ./scripts/setup-deploy-tools.sh
 ./scripts/setup-browser.sh
+./scripts/setup-faketime.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
@@ -29,6 +30,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test"
 cargo test --workspace --locked --no-fail-fast
+
+echo "==> service, handler and end-to-end tests on a Sunday night (faketime)"
+./scripts/night-tests.sh
 
 echo "==> lambda builds"
 ./scripts/lambda-build.sh

@@ -6,7 +6,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine as _;
-use ibrat_aws::testing::Moto;
+use ibrat_testkit::moto::{serialized, Moto};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -20,7 +20,7 @@ pub struct Cloud {
     pub moto: Moto,
     /// Reaches moto directly (SQS, S3, the management API).
     pub config: SdkConfig,
-    /// Reaches moto's DynamoDB through the serialising proxy (see `ibrat_aws::serial_proxy`).
+    /// Reaches moto's DynamoDB through the serialising proxy (see `ibrat_testkit::moto::serialized`).
     pub dynamo_config: SdkConfig,
     pub table: String,
     pub queue_url: String,
@@ -34,7 +34,7 @@ impl Cloud {
     pub async fn start() -> Cloud {
         let moto = Moto::start().await;
         let config = sdk_config(moto.endpoint()).await;
-        let dynamo_config = sdk_config(&ibrat_aws::serial_proxy::serialized(moto.endpoint()).await).await;
+        let dynamo_config = sdk_config(&serialized(moto.endpoint()).await).await;
 
         let table = "ibrat-e2e-table".to_owned();
         ibrat_aws::create_table(&aws_sdk_dynamodb::Client::new(&dynamo_config), &table)
@@ -104,12 +104,7 @@ impl Cloud {
 
 /// Client configuration pointing every SDK client at `endpoint`.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(endpoint)
-        .load()
-        .await
+    ibrat_testkit::moto::sdk_config(endpoint, REGION).await
 }
 
 /// Moto keeps what is posted to WebSocket connections but exposes it

@@ -3,9 +3,7 @@
 pub mod apigw;
 pub mod dynamodb;
 pub mod s3;
-pub mod serial_proxy;
 pub mod sqs;
-pub mod testing;
 
 pub use apigw::ApiGatewaySender;
 pub use dynamodb::{create_table, DynamoStore};

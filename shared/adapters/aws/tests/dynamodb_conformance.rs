@@ -8,24 +8,18 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{ProjectionType, TimeToLiveStatus};
 use chrono::{TimeZone, Utc};
-use ibrat_aws::serial_proxy::serialized;
-use ibrat_aws::testing::Moto;
 use ibrat_aws::{create_table, DynamoStore};
 use ibrat_ports::conformance::store as suite;
 use ibrat_ports::store::schema::TABLE;
 use ibrat_ports::store::MAX_BATCH_WRITE_ITEMS;
 use ibrat_ports::{Item, Key, ManualClock, Query, Store};
+use ibrat_testkit::moto::{serialized, Moto};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Client configuration pointing every SDK client at the emulator.
 async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(endpoint)
-        .load()
-        .await
+    ibrat_testkit::moto::sdk_config(endpoint, "us-east-1").await
 }
 
 /// A table name no other test in this process uses.

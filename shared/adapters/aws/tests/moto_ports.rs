@@ -4,23 +4,18 @@
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use bytes::Bytes;
-use ibrat_aws::testing::Moto;
 use ibrat_aws::{ApiGatewaySender, S3Blobs, SqsQueue};
 use ibrat_ports::conformance::connections::ConnectionHarness;
 use ibrat_ports::conformance::{blobs as blob_suite, connections as connection_suite, queue as queue_suite};
 use ibrat_ports::{BlobStore, ConnectionSender};
+use ibrat_testkit::moto::Moto;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Client configuration pointing every SDK client at the emulator.
 async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "moto"))
-        .endpoint_url(endpoint)
-        .load()
-        .await
+    ibrat_testkit::moto::sdk_config(endpoint, "us-east-1").await
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);

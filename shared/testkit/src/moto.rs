@@ -1,4 +1,4 @@
-//! Test support: the moto AWS emulator as a child process, so adapter tests
+//! The moto AWS emulator as a child process, so adapter tests
 //! (here and end to end) run against a real DynamoDB/SQS/S3 API without an
 //! AWS account. Never skips: a missing emulator is a loud failure telling
 //! how to install it.
@@ -7,6 +7,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+pub use crate::serial_proxy::serialized;
 
 /// Environment variable naming the `moto_server` binary explicitly.
 pub const MOTO_SERVER_ENV: &str = "IBRAT_MOTO_SERVER";
@@ -26,9 +28,9 @@ pub struct Moto {
     recording: PathBuf,
 }
 
-/// The workspace root (this crate lives at `shared/adapters/aws`).
+/// The workspace root (this crate lives at `shared/testkit`).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// `$IBRAT_MOTO_SERVER`, else `<workspace>/.venv/bin/moto_server`, else
@@ -125,4 +127,15 @@ impl Drop for Moto {
         let _ = std::fs::remove_file(&self.log);
         let _ = std::fs::remove_file(&self.recording);
     }
+}
+
+/// SDK configuration pointing every client at `endpoint` in `region`, with
+/// the dummy credentials moto accepts.
+pub async fn sdk_config(endpoint: &str, region: &'static str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "moto"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
 }

@@ -1,0 +1,146 @@
+//! A scripted telephony double. It numbers the SIDs it hands out, records
+//! every request (and the instant of each placed call), refuses the next
+//! calls with scripted errors or every call when told to, and answers
+//! reconciliation reads from scripted remote states.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ibrat_ports::{Clock, CreateCall, PlacedCall, RemoteCall, Telephony, TelephonyError};
+
+/// One request the double received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TelephonyRequest {
+    Create(CreateCall),
+    Fetch(String),
+    End(String),
+}
+
+/// One `create_call` the double accepted.
+#[derive(Debug, Clone)]
+pub struct PlacedRecord {
+    pub req: CreateCall,
+    pub at: DateTime<Utc>,
+    pub sid: String,
+}
+
+/// The telephony double (see the module doc).
+pub struct FakeTelephony {
+    clock: Arc<dyn Clock>,
+    next: AtomicU64,
+    refuse_all: AtomicBool,
+    requests: Mutex<Vec<TelephonyRequest>>,
+    placed: Mutex<Vec<PlacedRecord>>,
+    /// Errors returned by the next `create_call`s, in order.
+    failures: Mutex<VecDeque<TelephonyError>>,
+    /// What `fetch_call` answers, by SID (absent: not found).
+    remote: Mutex<HashMap<String, RemoteCall>>,
+    /// Calls placed and not yet finished, for tests that count them down.
+    pub active: AtomicI64,
+    /// The most `active` ever seen at a `create_call`.
+    pub max_active: AtomicI64,
+    /// Every `create_call`, refused or not.
+    pub create_attempts: AtomicU64,
+}
+
+/// The SID the double gives its `n`th placed call (from 1).
+pub fn sid(n: u64) -> String {
+    format!("CA{n:032x}")
+}
+
+impl FakeTelephony {
+    /// Accepts every call; placed calls are stamped with `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        FakeTelephony {
+            clock,
+            next: AtomicU64::new(1),
+            refuse_all: AtomicBool::new(false),
+            requests: Mutex::new(Vec::new()),
+            placed: Mutex::new(Vec::new()),
+            failures: Mutex::new(VecDeque::new()),
+            remote: Mutex::new(HashMap::new()),
+            active: AtomicI64::new(0),
+            max_active: AtomicI64::new(0),
+            create_attempts: AtomicU64::new(0),
+        }
+    }
+
+    /// Refuses every call from now on, as a provider that is down
+    /// (`Unavailable`), for tests where telephony must not be reached.
+    pub fn refuse_all(&self) {
+        self.refuse_all.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `create_call`s fail with these errors, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = TelephonyError>) {
+        lock(&self.failures).extend(errors);
+    }
+
+    /// The calls accepted so far.
+    pub fn placed(&self) -> Vec<PlacedRecord> {
+        lock(&self.placed).clone()
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<TelephonyRequest> {
+        lock(&self.requests).clone()
+    }
+
+    /// The SIDs `end_call` was asked to end, in order.
+    pub fn ended(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter_map(|r| match r {
+                TelephonyRequest::End(sid) => Some(sid),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What `fetch_call(sid)` answers from now on.
+    pub fn set_remote(&self, sid: &str, status: &str, answered_by: Option<&str>, duration: Option<u32>) {
+        let call = RemoteCall {
+            sid: sid.to_owned(),
+            status: status.to_owned(),
+            answered_by: answered_by.map(str::to_owned),
+            duration_secs: duration,
+        };
+        lock(&self.remote).insert(sid.to_owned(), call);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[async_trait]
+impl Telephony for FakeTelephony {
+    async fn create_call(&self, req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
+        lock(&self.requests).push(TelephonyRequest::Create(req.clone()));
+        self.create_attempts.fetch_add(1, Ordering::SeqCst);
+        if self.refuse_all.load(Ordering::SeqCst) {
+            return Err(TelephonyError::Unavailable("telephony is not used in this test".into()));
+        }
+        if let Some(e) = lock(&self.failures).pop_front() {
+            return Err(e);
+        }
+        let sid = sid(self.next.fetch_add(1, Ordering::SeqCst));
+        let active = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_active.fetch_max(active, Ordering::SeqCst);
+        lock(&self.placed).push(PlacedRecord { req: req.clone(), at: self.clock.now(), sid: sid.clone() });
+        Ok(PlacedCall { sid, status: "queued".into() })
+    }
+
+    async fn fetch_call(&self, sid: &str) -> Result<RemoteCall, TelephonyError> {
+        lock(&self.requests).push(TelephonyRequest::Fetch(sid.to_owned()));
+        lock(&self.remote).get(sid).cloned().ok_or(TelephonyError::NotFound)
+    }
+
+    async fn end_call(&self, sid: &str) -> Result<(), TelephonyError> {
+        lock(&self.requests).push(TelephonyRequest::End(sid.to_owned()));
+        Ok(())
+    }
+}
