@@ -200,7 +200,7 @@ def check_salesperson(browser, admin):
     status, body = api("GET", "/api/leads/stats/summary", SALES)
     assert status == 403, body
     page.goto(BASE + "/#/floor")
-    expect(page.get_by_role("alert").first).to_contain_text("Not allowed")
+    expect(page.get_by_role("alert")).to_have_text("Only admins can open Floor. The server refused: admins only.")
     shot(page, "10-salesperson-refused")
 
     page.set_viewport_size(PHONE)
