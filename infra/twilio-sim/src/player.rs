@@ -28,7 +28,7 @@ pub(crate) enum Stop {
     /// The person on the line hung up.
     Party,
     /// Moved by a live update to play this instead.
-    Moved(Voice),
+    Moved(Box<Voice>),
 }
 
 /// How a wait ended when it did not stop the call.
@@ -142,7 +142,7 @@ impl Player {
         let mut voice = self.req.voice.clone();
         if let Err(stop) = self.check() {
             match stop {
-                Stop::Moved(to) => voice = to,
+                Stop::Moved(to) => voice = *to,
                 other => return Err(other),
             }
         }
@@ -405,7 +405,7 @@ impl Player {
             self.seen_redirects = count;
             if let Some(to) = to {
                 self.note("moved", json!({"to": describe(&to)}));
-                return Err(Stop::Moved(to));
+                return Err(Stop::Moved(Box::new(to)));
             }
         }
         Ok(())

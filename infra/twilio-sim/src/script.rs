@@ -64,7 +64,7 @@ impl Player {
             };
             next = match step {
                 Ok(next) => next,
-                Err(Stop::Moved(voice)) => Some(Source::of(voice)),
+                Err(Stop::Moved(voice)) => Some(Source::of(*voice)),
                 Err(stop) => return Err(stop),
             };
         }
@@ -126,7 +126,7 @@ impl Player {
                     }
                 }
                 Verb::Dial(dial) => {
-                    if let Some(next) = self.dial(base, dial).await? {
+                    if let Some(next) = self.dial(base, *dial).await? {
                         return Ok(Some(next));
                     }
                 }

@@ -101,7 +101,7 @@ pub(crate) enum Verb {
         url: String,
         method: Method,
     },
-    Dial(Dial),
+    Dial(Box<Dial>),
 }
 
 /// Why a document could not be read.
@@ -205,7 +205,7 @@ fn end(open: Option<Open>) -> (Option<Open>, Option<Verb>) {
         }
         Some(Open::Redirect(method, url)) => (None, Some(Verb::Redirect { url: url.trim().to_owned(), method })),
         Some(Open::Number(d)) | Some(Open::Conference(d)) => (Some(Open::Dial(d)), None),
-        Some(Open::Dial(d)) => (None, Some(Verb::Dial(d))),
+        Some(Open::Dial(d)) => (None, Some(Verb::Dial(Box::new(d)))),
         Some(Open::Other(depth)) if depth > 1 => (Some(Open::Other(depth - 1)), None),
         Some(Open::Other(_)) | None => (None, None),
     }
@@ -242,7 +242,7 @@ fn verb(e: &BytesStart) -> Result<Option<Verb>, TwimlError> {
             let secs = attr(e, "length")?.and_then(|v| v.trim().parse().ok()).unwrap_or(1);
             Some(Verb::Pause { secs })
         }
-        b"Dial" => Some(Verb::Dial(dial(e)?)),
+        b"Dial" => Some(Verb::Dial(Box::new(dial(e)?))),
         b"Say" => Some(Verb::Say { text: String::new() }),
         _ => None,
     })
@@ -311,7 +311,7 @@ mod tests {
             caller_id: Some("+998935556677".into()),
             conference: None,
         };
-        assert_eq!(verbs, Ok(vec![Verb::Dial(expected)]));
+        assert_eq!(verbs, Ok(vec![Verb::Dial(Box::new(expected))]));
         let bye = parse(&ibrat_twilio::twiml::goodbye(Some("Sorry, everyone is busy & away")));
         assert_eq!(bye, Ok(vec![Verb::Say { text: "Sorry, everyone is busy & away".into() }, Verb::Hangup]));
     }
@@ -336,7 +336,7 @@ mod tests {
                 Verb::Pause { secs: 3 },
                 Verb::Redirect { url: "https://h/next".into(), method: Method::Get },
                 Verb::Reject,
-                Verb::Dial(dial)
+                Verb::Dial(Box::new(dial))
             ])
         );
     }
