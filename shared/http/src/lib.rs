@@ -5,7 +5,6 @@
 pub mod api;
 pub mod auth;
 pub mod error;
-pub mod imports;
 pub mod state;
 pub mod twilio;
 pub mod ws;

@@ -20,7 +20,7 @@ use crate::auth::Actor;
 use crate::context::Deps;
 use crate::leads::{self, LeadError};
 use crate::messages::QueueMessage;
-use crate::repo::page::{self, PageToken};
+use crate::repo::page::{self, Page, PageToken};
 use crate::repo::{calls as repo, keys, leads as lead_repo, users as user_repo};
 
 /// Longest time range one listing may cover.
@@ -82,13 +82,6 @@ pub struct CallFilter {
     pub outcome: Option<CallOutcome>,
 }
 
-/// A page of calls.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallPage {
-    pub items: Vec<Call>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists calls, newest first: by lead (gsi3 `LEADCALLS#`), by salesperson
 /// (`AGENTCALL#` links) or by day (gsi1 `CALLS#<day>`, day by day with the
 /// position kept in the cursor).
@@ -98,7 +91,7 @@ pub async fn list(
     filter: &CallFilter,
     limit: Option<usize>,
     cursor: Option<&str>,
-) -> Result<CallPage, CallError> {
+) -> Result<Page<Call>, CallError> {
     let mut filter = filter.clone();
     if actor.role == Role::Salesperson {
         if filter.salesperson_id.as_ref().is_some_and(|s| s != &actor.id) {
@@ -136,7 +129,7 @@ pub async fn list(
         .await
         .map_err(cursor_error)?;
         let next_cursor = walk.next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode());
-        return Ok(CallPage { items: walk.items, next_cursor });
+        return Ok(Page { items: walk.items, next_cursor });
     }
     if let Some(sp) = &filter.salesperson_id {
         let base = Query::partition(keys::agent_calls_pk(sp)).sk(range).reverse();
@@ -154,7 +147,7 @@ pub async fn list(
         }
         items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
         let next_cursor = walk.next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode());
-        return Ok(CallPage { items, next_cursor });
+        return Ok(Page { items, next_cursor });
     }
     // Day partitions from the newest day back to the oldest.
     let first_day = from.date_naive();
@@ -192,7 +185,7 @@ pub async fn list(
             break;
         }
     }
-    Ok(CallPage { items, next_cursor: next_cursor.map(|t| t.encode()) })
+    Ok(Page { items, next_cursor: next_cursor.map(|t| t.encode()) })
 }
 
 /// Reads a call the actor may see.

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::auth::{self, Actor, AuthError};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
-use crate::repo::page::{self, PageToken};
+use crate::repo::page::{self, Page, PageToken};
 use crate::repo::users::{self as repo, UserRecord};
 use crate::repo::{calls as call_repo, codec::ts, keys};
 
@@ -40,6 +40,12 @@ pub enum UserError {
     Store(#[from] StoreError),
 }
 
+impl From<crate::auth::AdminOnly> for UserError {
+    fn from(e: crate::auth::AdminOnly) -> Self {
+        UserError::Forbidden(e.to_string())
+    }
+}
+
 impl From<AuthError> for UserError {
     fn from(e: AuthError) -> Self {
         match e {
@@ -47,14 +53,6 @@ impl From<AuthError> for UserError {
             AuthError::Store(s) => UserError::Store(s),
             other => UserError::Validation(other.to_string()),
         }
-    }
-}
-
-fn admin_only(actor: &Actor) -> Result<(), UserError> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(UserError::Forbidden("admins only".into()))
     }
 }
 
@@ -66,13 +64,6 @@ pub struct UserFilter {
     pub availability: Option<Availability>,
 }
 
-/// A page of users.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserPage {
-    pub items: Vec<User>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists users (gsi1 `USERS`, by role then age), filtered, a page at a time.
 pub async fn list(
     deps: &Deps,
@@ -80,8 +71,8 @@ pub async fn list(
     filter: &UserFilter,
     limit: Option<usize>,
     cursor: Option<&str>,
-) -> Result<UserPage, UserError> {
-    admin_only(actor)?;
+) -> Result<Page<User>, UserError> {
+    actor.require_admin()?;
     let want = page::page_size(limit);
     let start = match cursor {
         None => None,
@@ -103,7 +94,7 @@ pub async fn list(
         .await
         .map_err(cursor_error)?;
     let next_cursor = walk.next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode());
-    Ok(UserPage { items: walk.items, next_cursor })
+    Ok(Page { items: walk.items, next_cursor })
 }
 
 /// A client cursor the store cannot use is the client's mistake.
@@ -116,7 +107,7 @@ pub(crate) fn cursor_error(e: StoreError) -> UserError {
 
 /// One user.
 pub async fn get(deps: &Deps, actor: &Actor, id: &UserId) -> Result<User, UserError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     Ok(load(deps, id).await?.user)
 }
 
@@ -152,7 +143,7 @@ pub struct UserPatch {
 /// Updates a user. Demoting or deactivating the last active admin is
 /// refused; deactivating takes the user out of call routing.
 pub async fn update(deps: &Deps, actor: &Actor, id: &UserId, patch: UserPatch) -> Result<User, UserError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     let rec = load(deps, id).await?;
     let u = &rec.user;
     let now = deps.clock.now();
@@ -244,7 +235,7 @@ pub async fn stats(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<UserStats, UserError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     load(deps, id).await?;
     let to = to.unwrap_or_else(|| deps.clock.now());
     let from = from.unwrap_or(to - Duration::days(30));

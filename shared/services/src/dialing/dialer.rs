@@ -339,7 +339,7 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
                 close(deps, &call.id, CallEnd::status(CallStatus::Failed), LeadPlan::Requeue { at: deps.clock.now() })
                     .await?;
                 let reason = format!("Twilio refused our credentials: {message}");
-                super::pacing::pause(deps, &reason).await?;
+                super::pause::pause(deps, &reason).await?;
                 deps.emit(EventKind::Alert { code: "twilio_auth".into(), message: reason }).await;
                 return Ok(DialOutcome::AuthRefused { call_id: call.id });
             }

@@ -7,8 +7,8 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use ibrat_domain::settings::RetryDecision;
 use ibrat_domain::timezone::parse_zone;
+use ibrat_domain::RetryDecision;
 use ibrat_domain::{
     AnsweredBy, Availability, Call, CallId, CallOutcome, CallStatus, EventKind, Lead, LeadStatus, Priority, Settings,
     UserId,

@@ -12,8 +12,8 @@ use ibrat_ports::{Query, Store, StoreError};
 use tracing::Instrument;
 
 use super::common::{defer_to_window, hold_for_zone};
+use super::due_leads::next_due;
 use super::error::DialingError;
-use super::queue::next_due;
 use super::recovery::{reconcile_with, RecoveryOptions, RecoveryOutcome};
 use crate::context::Deps;
 use crate::messages::QueueMessage;

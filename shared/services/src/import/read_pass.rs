@@ -11,9 +11,9 @@ use futures::stream::{self, StreamExt};
 use ibrat_domain::Region;
 use tokio::sync::mpsc;
 
+use super::csv_stream;
 use super::headers::{match_headers, Columns};
-use super::reader;
-use super::record::{Counts, ImportRecord};
+use super::job::{Counts, ImportRecord};
 use super::row::{is_blank, parse_row, LeadRow, RowError};
 use super::run::{announce_progress, staging_failed};
 use super::staging::Staging;
@@ -41,7 +41,7 @@ pub(super) enum Parsed {
 /// data rows. Stops quietly when the receiver is gone.
 pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed>) {
     let send = |m: Parsed| tx.blocking_send(m).is_ok();
-    let (mut rdr, lines) = match reader::open(input) {
+    let (mut rdr, lines) = match csv_stream::open(input) {
         Ok(opened) => opened,
         Err(h) => {
             send(Parsed::Halt(h));
@@ -51,7 +51,7 @@ pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed
     let mut rec = ByteRecord::new();
     // Every record is numbered, so the line index never grows past the
     // reader's buffer.
-    let next = |rdr: &mut reader::CsvReader<R>, rec: &mut ByteRecord| {
+    let next = |rdr: &mut csv_stream::CsvReader<R>, rec: &mut ByteRecord| {
         let more = rdr.read_byte_record(rec)?;
         let line = lines.borrow_mut().line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
         Ok::<_, csv::Error>(more.then_some(line))

@@ -5,10 +5,10 @@
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 
-use super::record::ImportRecord;
+use super::job::ImportRecord;
 use super::run::{announce_progress, save_checked, staging_failed};
 use super::staging::{Staged, Staging};
-use super::{errors_csv, writer, ImportError, PROGRESS_ROWS};
+use super::{errors_csv, lead_batch, ImportError, PROGRESS_ROWS};
 use crate::context::Deps;
 
 /// Write batches in flight at once: the next is prepared while the store
@@ -51,7 +51,7 @@ pub(super) async fn write_pass(
             let import_id = import_id.clone();
             async move {
                 let batch = batch.map_err(staging_failed)?;
-                let written = writer::write_batch(deps, &import_id, phone_column, batch).await?;
+                let written = lead_batch::write_batch(deps, &import_id, phone_column, batch).await?;
                 Ok::<_, ImportError>((i as u64 + 1, written))
             }
         })

@@ -12,7 +12,7 @@ use ibrat_domain::{ImportId, Lead, LeadId, LeadStatus};
 use ibrat_ports::{Item, Key, StoreError};
 
 use super::errors_csv;
-use super::record::Counts;
+use super::job::Counts;
 use super::row::{LeadRow, RejectKind, RowError};
 use super::staging::Staged;
 use crate::context::Deps;
