@@ -226,7 +226,7 @@ fn lead_follows(
         Disposition::DoNotCall => {
             lead.next_attempt_at = None;
             lead.callback = false;
-            extra = Some(leads::dnc_upsert_op(&lead.phone, "asked by the lead", now));
+            extra = Some(crate::repo::dnc::add_op(&lead.phone, "asked by the lead", now));
         }
         Disposition::WrongNumber => {
             lead.next_attempt_at = None;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use ibrat_domain::{Lead, LeadId, Priority};
-use ibrat_ports::{Item, Key, WriteOp};
+use ibrat_ports::{Item, Key};
 use serde::Serialize;
 
 use super::requeue::{requeue_check, requeue_now};
@@ -64,10 +64,8 @@ async fn bulk(
         match change(&mut lead, now) {
             Ok(()) => {
                 lead.updated_at = now;
-                if let WriteOp::Put { item, condition } = lead_repo::save_op(&mut lead) {
-                    order.push(lead.id.to_string());
-                    writes.push((item, condition));
-                }
+                order.push(lead.id.to_string());
+                writes.push(lead_repo::save_put(&mut lead));
             }
             Err(reason) => out.skipped.push(Skipped { id: lead.id.to_string(), reason }),
         }

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use ibrat_domain::timezone::{parse_zone, zone_for_phone};
 use ibrat_domain::{Email, Lead, LeadId, LeadStatus, Phone, Priority};
-use ibrat_ports::{StoreError, Update, WriteOp};
+use ibrat_ports::{StoreError, WriteOp};
 
 use super::requeue::requeue_in_place;
 use super::{emit_updated, load_visible, nudge, LeadError, HOLD_ZONE_UNKNOWN, SAVE_ATTEMPTS};
 use crate::auth::Actor;
 use crate::context::Deps;
-use crate::repo::{self, keys, leads as lead_repo};
+use crate::repo::{self, leads as lead_repo};
 
 /// A lead entered by hand.
 #[derive(Debug, Clone, Default)]
@@ -121,19 +121,6 @@ pub struct LeadPatch {
     pub do_not_call: Option<bool>,
 }
 
-/// The do-not-call entry's write inside a transaction: created if absent,
-/// left as is (original date) if present.
-pub(crate) fn dnc_upsert_op(phone: &Phone, reason: &str, now: DateTime<Utc>) -> WriteOp {
-    let item = repo::dnc::to_item(phone, Some(reason), now);
-    let mut update = Update::new();
-    for (name, value) in item.0 {
-        if name != "pk" && name != "sk" {
-            update = update.set_if_absent(name, value);
-        }
-    }
-    WriteOp::Update { key: keys::dnc(phone.as_str()), update, condition: None }
-}
-
 /// Applies a patch to a fresh copy; returns the extra writes it needs.
 fn apply_patch(lead: &mut Lead, patch: &LeadPatch, now: DateTime<Utc>) -> Result<Vec<WriteOp>, LeadError> {
     let mut extra = Vec::new();
@@ -159,11 +146,11 @@ fn apply_patch(lead: &mut Lead, patch: &LeadPatch, now: DateTime<Utc>) -> Result
             lead.status = LeadStatus::DoNotCall;
             lead.next_attempt_at = None;
             lead.callback = false;
-            extra.push(dnc_upsert_op(&lead.phone, "marked by an admin", now));
+            extra.push(repo::dnc::add_op(&lead.phone, "marked by an admin", now));
         }
         Some(false) if lead.status == LeadStatus::DoNotCall => {
             requeue_in_place(lead, now);
-            extra.push(WriteOp::Delete { key: keys::dnc(lead.phone.as_str()), condition: None });
+            extra.push(repo::dnc::remove_op(&lead.phone));
         }
         _ => {}
     }
@@ -208,7 +195,7 @@ pub async fn delete(deps: &Deps, actor: &Actor, id: &LeadId) -> Result<(), LeadE
     if lead.status.is_active() {
         return Err(LeadError::Conflict("a call to this lead is in progress; try again when it ends".into()));
     }
-    match deps.store.delete(&keys::lead(id), Some(ibrat_ports::Condition::version(lead.version))).await {
+    match lead_repo::delete(deps.store.as_ref(), &lead).await {
         Ok(_) => {
             tracing::info!(lead_id = %id, by = %actor.id, "lead deleted");
             Ok(())

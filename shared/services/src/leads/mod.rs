@@ -25,8 +25,8 @@ use crate::messages::QueueMessage;
 use crate::repo::{calls as call_repo, leads as lead_repo};
 
 pub use bulk::{bulk_reprioritize, bulk_requeue, BulkResult, Skipped};
+pub(crate) use editing::mark_do_not_call;
 pub use editing::{create, delete, update, LeadPatch, NewLead};
-pub(crate) use editing::{dnc_upsert_op, mark_do_not_call};
 pub use listing::{get, list, LeadDetail, LeadFilter};
 pub(crate) use requeue::ready_for_manual_dial;
 
@@ -85,14 +85,7 @@ async fn load_visible(deps: &Deps, actor: &Actor, id: &LeadId) -> Result<Lead, L
 }
 
 async fn emit_updated(deps: &Deps, lead: &Lead) {
-    deps.emit(EventKind::LeadUpdated {
-        lead_id: lead.id.clone(),
-        status: lead.status,
-        priority: lead.priority,
-        salesperson_id: lead.salesperson_id.clone(),
-        next_attempt_at: lead.next_attempt_at,
-    })
-    .await;
+    deps.emit(EventKind::lead_updated(lead)).await;
 }
 
 async fn nudge(deps: &Deps) {

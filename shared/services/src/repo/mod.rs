@@ -15,4 +15,5 @@ pub mod settings;
 pub mod stats;
 pub mod throttle;
 pub mod tokens;
+pub mod tx;
 pub mod users;

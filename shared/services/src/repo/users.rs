@@ -2,7 +2,7 @@
 //! leaves this module except to the password check) and the email claim.
 
 use chrono::{DateTime, Utc};
-use ibrat_domain::{Availability, Email, Phone, Role, User, UserId};
+use ibrat_domain::{Availability, CallId, Email, Phone, Role, User, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3};
 use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update, Value, WriteOp};
 
@@ -142,6 +142,85 @@ pub fn is_available_since(since: DateTime<Utc>) -> Condition {
     Condition::eq("availability", Availability::Available.as_str())
         .and(Condition::Eq("availability_since".into(), ts(since)))
         .and(Condition::Eq("active".into(), Value::Bool(true)))
+}
+
+/// The user attribute naming the call a salesperson is on.
+const CURRENT_CALL: &str = "current_call_id";
+
+/// The condition "this user is on `call`" (`on_call` with
+/// `current_call_id = call`).
+pub fn is_on_call_with(call: &CallId) -> Condition {
+    Condition::eq("availability", Availability::OnCall.as_str()).and(Condition::eq(CURRENT_CALL, call.as_str()))
+}
+
+/// True when the user is on `call` now (a read; writes use the condition).
+pub async fn on_call_with(store: &dyn Store, user: &UserId, call: &CallId) -> Result<bool, StoreError> {
+    let item = store.get(&keys::user(user)).await?;
+    Ok(is_on_call_with(call).eval(item.as_ref()))
+}
+
+/// The claim of an available salesperson for `call`: on_call with the call
+/// named, only if they are still available since `since` (two racing
+/// claims can never both win).
+pub fn claim_for_call_op(user: &UserId, call: &CallId, since: DateTime<Utc>, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update {
+        key: keys::user(user),
+        update: availability_update(user, Availability::OnCall, now)
+            .set(CURRENT_CALL, call.as_str())
+            .set("current_call_at", ts(now)),
+        condition: Some(is_available_since(since)),
+    }
+}
+
+/// Moves a salesperson still on `call` to `to` and clears the call; the
+/// condition fails when they are not on it any more.
+pub fn release_op(user: &UserId, call: &CallId, to: Availability, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update {
+        key: keys::user(user),
+        update: availability_update(user, to, now).remove(CURRENT_CALL),
+        condition: Some(is_on_call_with(call)),
+    }
+}
+
+/// A salesperson still on `call` goes to wrap-up ([`release_op`]).
+pub fn wrap_up_op(user: &UserId, call: &CallId, now: DateTime<Utc>) -> WriteOp {
+    release_op(user, call, Availability::WrapUp, now)
+}
+
+/// Ends the wrap-up that began at `since`: available again, only if the
+/// user is still in that wrap-up (anything they did since wins). Ok(false)
+/// when it was stale.
+pub async fn end_wrap_up(
+    store: &dyn Store,
+    user: &UserId,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
+        .and(Condition::Eq("availability_since".into(), ts(since)))
+        .and(Condition::exists());
+    match store
+        .update(&keys::user(user), availability_update(user, Availability::Available, now), Some(condition))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failed() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Salespeople in the `AVAILABLE` routing index (tens, not millions).
+pub async fn count_available_salespeople(store: &dyn Store) -> Result<u32, StoreError> {
+    let mut count = 0u32;
+    let mut cursor = None;
+    loop {
+        let page = store.query(&Query::index(GSI3.name, keys::AVAILABLE_PK).limit(500).after(cursor)).await?;
+        count += page.items.iter().filter(|i| i.s("role") == Some(Role::Salesperson.as_str())).count() as u32;
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(count),
+        }
+    }
 }
 
 #[cfg(test)]
