@@ -13,7 +13,7 @@ use ibrat_domain::{
     UserId,
 };
 use ibrat_ports::store::schema::{GSI1, GSI3};
-use ibrat_ports::{Condition, Key, Query, QueueError, SkCondition, StoreError, Value, WriteOp};
+use ibrat_ports::{Query, QueueError, SkCondition, StoreError, WriteOp};
 use serde::Serialize;
 
 use crate::auth::Actor;
@@ -134,7 +134,7 @@ pub async fn list(
     if let Some(sp) = &filter.salesperson_id {
         let base = Query::partition(keys::agent_calls_pk(sp)).sk(range).reverse();
         let walk = page::walk(store, &base, token.and_then(|t| t.store_cursor()), want, &mut budget, |item| {
-            Ok(item.s("call_id").map(|c| Key::new(format!("CALL#{c}"), "CALL")))
+            Ok(repo::link_call_key(item))
         })
         .await
         .map_err(cursor_error)?;
@@ -318,13 +318,8 @@ pub async fn record_disposition(
 /// update: if they moved on meanwhile, nothing happens).
 async fn end_wrap_up_early(deps: &Deps, sp: &UserId) -> Result<(), CallError> {
     let now = deps.clock.now();
-    let update = user_repo::availability_update(sp, Availability::Available, now);
-    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
-        .and(Condition::Eq("active".into(), Value::Bool(true)));
-    match deps.store.update(&keys::user(sp), update, Some(condition)).await {
-        Ok(_) => {}
-        Err(e) if e.is_condition_failed() => return Ok(()),
-        Err(e) => return Err(e.into()),
+    if !user_repo::end_wrap_up_now(deps.store.as_ref(), sp, now).await? {
+        return Ok(());
     }
     deps.emit(EventKind::UserAvailability { user_id: sp.clone(), availability: Availability::Available }).await;
     if let Err(e) = deps.queue.send(&QueueMessage::Nudge.to_body(), StdDuration::ZERO).await {

@@ -2,14 +2,11 @@
 //! password, and the bootstrap of the first admin.
 
 use ibrat_domain::{Availability, Email, Phone, Role, User, UserId};
-use ibrat_ports::{Condition, StoreError, Update};
 
 use super::sessions::{issue_session, Session};
 use super::{password, throttle, Actor, AuthError};
 use crate::context::Deps;
-use crate::repo::codec::ts;
-use crate::repo::keys;
-use crate::repo::users::{self, CreateUserError, UserRecord};
+use crate::repo::users::{self, CreateUserError, UserChanges, UserRecord};
 
 /// A new user, as an admin enters it.
 #[derive(Debug, Clone)]
@@ -89,18 +86,14 @@ pub async fn update_profile(
     name: Option<&str>,
     phone: Option<&str>,
 ) -> Result<User, AuthError> {
-    let mut update = Update::new().set("updated_at", ts(deps.clock.now()));
+    let mut changes = UserChanges::new(deps.clock.now());
     if let Some(n) = name {
-        update = update.set("name", check_name(n)?);
+        changes = changes.name(&check_name(n)?);
     }
     if let Some(p) = phone {
-        update = update.set_opt("phone", parse_phone(deps, Some(p))?.map(|p| p.as_str().to_owned()));
+        changes = changes.phone(parse_phone(deps, Some(p))?.as_ref());
     }
-    match deps.store.update(&keys::user(&actor.id), update, Some(Condition::exists())).await {
-        Ok(item) => Ok(users::from_item(&item)?.user),
-        Err(StoreError::ConditionFailed { .. }) => Err(AuthError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+    users::update(deps.store.as_ref(), &actor.id, changes).await?.map(|r| r.user).ok_or(AuthError::NotFound)
 }
 
 /// Changes the actor's password after checking the current one (throttled
@@ -119,16 +112,11 @@ pub async fn change_password(deps: &Deps, actor: &Actor, current: &str, new: &st
         return Err(AuthError::WrongPassword);
     }
     let hash = password::hash(new).await?;
-    let update =
-        Update::new().set("password_hash", hash).set("tokens_after", now.timestamp()).set("updated_at", ts(now));
-    let item = match store.update(&keys::user(&actor.id), update, Some(Condition::exists())).await {
-        Ok(item) => item,
-        Err(StoreError::ConditionFailed { .. }) => return Err(AuthError::NotFound),
-        Err(e) => return Err(e.into()),
-    };
+    let changes = UserChanges::new(now).password(hash, now);
+    let rec = users::update(store, &actor.id, changes).await?.ok_or(AuthError::NotFound)?;
     throttle::reset(store, &subjects).await?;
     tracing::info!(user_id = %actor.id, "password changed; earlier sessions revoked");
-    issue_session(deps, users::from_item(&item)?.user).await
+    issue_session(deps, rec.user).await
 }
 
 /// What [`ensure_admin`] did.

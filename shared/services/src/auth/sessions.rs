@@ -11,7 +11,6 @@ use sha2::{Digest, Sha256};
 
 use super::{jwt, password, throttle, Actor, AuthError, TokenError};
 use crate::context::Deps;
-use crate::repo::keys;
 use crate::repo::tokens::{self, RefreshRecord, RotateError};
 use crate::repo::users::{self, UserRecord};
 
@@ -124,14 +123,10 @@ pub async fn login(deps: &Deps, email: &str, password: &str, client_addr: Option
     issue_session(deps, rec.user).await
 }
 
-/// The instant before which this user's tokens no longer count (set when
-/// the password changes), epoch seconds.
+/// The user with the instant before which their tokens no longer count
+/// (set when the password changes), epoch seconds.
 async fn tokens_after(deps: &Deps, id: &UserId) -> Result<Option<(UserRecord, i64)>, AuthError> {
-    let Some(item) = deps.store.get(&keys::user(id)).await? else {
-        return Ok(None);
-    };
-    let rec = users::from_item(&item)?;
-    Ok(Some((rec, item.n("tokens_after").unwrap_or(0))))
+    Ok(users::get_with_tokens_after(deps.store.as_ref(), id).await?)
 }
 
 /// Exchanges a refresh token for a new pair. The old token stops working;

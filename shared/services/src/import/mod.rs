@@ -8,7 +8,7 @@
 //!   a row error; rejected rows are stored as they come and good rows are
 //!   [`staging`]: held (spilling to temporary files past a bound) until the
 //!   file is read, then handed back in lead-key order; [`lead_batch`] creates
-//!   leads in batches with conditional puts; [`job`] keeps the import's
+//!   leads in batches with conditional puts; [`crate::repo::imports`] keeps the import's
 //!   status, counts and checkpoint. The file is never held whole in memory.
 //! - Exactness: a lead's id is derived from its phone and created only if
 //!   absent, and each lead remembers the import and line that created it,
@@ -33,7 +33,6 @@
 pub mod csv_stream;
 pub mod errors_csv;
 pub mod headers;
-pub mod job;
 pub mod lead_batch;
 mod read_pass;
 pub mod row;
@@ -46,7 +45,7 @@ use ibrat_domain::ImportId;
 use ibrat_ports::StoreError;
 use serde::Serialize;
 
-pub use job::{Counts, Failure, ImportRecord, ImportStatus};
+pub use crate::repo::imports::{Counts, Failure, ImportRecord, ImportStatus};
 pub use row::{RejectKind, RowError};
 pub use run::{import_id_of_key, run, run_from_blob, run_stream};
 pub use service::{create, fail, get, list, Created};

@@ -13,12 +13,12 @@ use tokio::sync::mpsc;
 
 use super::csv_stream;
 use super::headers::{match_headers, Columns};
-use super::job::{Counts, ImportRecord};
 use super::row::{is_blank, parse_row, LeadRow, RowError};
 use super::run::{announce_progress, staging_failed};
 use super::staging::Staging;
-use super::{errors_csv, FileError, Halt, ImportError, SourceError, BATCH_ROWS, PROGRESS_ROWS};
+use super::{FileError, Halt, ImportError, SourceError, BATCH_ROWS, PROGRESS_ROWS};
 use crate::context::Deps;
+use crate::repo::imports::{Counts, ImportRecord};
 
 /// Batches read and parsed ahead (one per core on a small machine).
 pub(super) const PARSE_AHEAD: usize = 2;
@@ -186,7 +186,7 @@ pub(super) async fn read_pass(
             }
         }
         if rejects.len() >= REJECTS_PER_WRITE {
-            errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+            crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
         }
         if since_progress >= PROGRESS_ROWS {
             since_progress = 0;
@@ -195,6 +195,6 @@ pub(super) async fn read_pass(
             announce_progress(deps, rec).await;
         }
     }
-    errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+    crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
     Ok(ReadPass { staging, counts, halt })
 }

@@ -12,13 +12,13 @@ use ibrat_domain::{EventKind, ImportId, UserId};
 use tokio::sync::mpsc;
 
 use super::csv_stream::ChunkReader;
-use super::job::{self, Failure, ImportRecord, ImportStatus};
 use super::read_pass::{read_all, read_pass, Parsed, PARSE_AHEAD};
 use super::service::{clean_file_name, summary};
 use super::write_pass::write_pass;
 use super::{FileError, Halt, ImportError, ImportSummary, SourceError};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
+use crate::repo::imports::{self as job, Failure, ImportRecord, ImportStatus};
 
 /// Chunks of the upload buffered between the network and the reader.
 const CHUNKS_AHEAD: usize = 8;

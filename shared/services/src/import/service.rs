@@ -6,10 +6,10 @@ use std::time::Duration;
 use ibrat_domain::ImportId;
 use serde::Serialize;
 
-use super::job::{self, Failure, ImportRecord, ImportStatus};
-use super::{errors_csv, ImportError, ImportSummary, SourceError, FIRST_ERRORS};
+use super::{ImportError, ImportSummary, SourceError, FIRST_ERRORS};
 use crate::auth::Actor;
 use crate::context::Deps;
+use crate::repo::imports::{self as job, Failure, ImportRecord, ImportStatus};
 use crate::repo::keys;
 use crate::repo::page::{self, Page, PageToken};
 
@@ -58,7 +58,7 @@ pub async fn create(deps: &Deps, actor: &Actor, file_name: Option<&str>) -> Resu
 
 /// The record with its first rejected rows.
 pub(crate) async fn summary(deps: &Deps, rec: ImportRecord) -> Result<ImportSummary, ImportError> {
-    let (errors, _) = errors_csv::page(deps.store.as_ref(), &rec.id, FIRST_ERRORS, None).await?;
+    let (errors, _) = crate::repo::import_errors::page(deps.store.as_ref(), &rec.id, FIRST_ERRORS, None).await?;
     Ok(ImportSummary { record: rec, errors })
 }
 

@@ -5,11 +5,11 @@
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 
-use super::job::ImportRecord;
 use super::run::{announce_progress, save_checked, staging_failed};
 use super::staging::{Staged, Staging};
-use super::{errors_csv, lead_batch, ImportError, PROGRESS_ROWS};
+use super::{lead_batch, ImportError, PROGRESS_ROWS};
 use crate::context::Deps;
+use crate::repo::imports::ImportRecord;
 
 /// Write batches in flight at once: the next is prepared while the store
 /// commits this one (three measured slower, and more memory).
@@ -71,11 +71,11 @@ pub(super) async fn write_pass(
         since_progress += c.rows;
         if since_progress >= PROGRESS_ROWS {
             since_progress = 0;
-            errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+            crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
             save_checked(deps, rec).await?;
             announce_progress(deps, rec).await;
         }
     }
-    errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+    crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
     Ok(())
 }

@@ -121,11 +121,11 @@ async fn list_for_salesperson(
     let mut budget = page::MAX_QUERIES_PER_PAGE;
     let mut seen = BTreeSet::new();
     let walk = page::walk(store, &base, token.and_then(|t| t.store_cursor()), want, &mut budget, |item| {
-        Ok(item.s("lead_id").filter(|id| seen.insert(id.to_string())).map(str::to_owned))
+        Ok(call_repo::link_lead_id(item).filter(|id| seen.insert(id.to_string())).map(str::to_owned))
     })
     .await
     .map_err(cursor_error)?;
-    let keys: Vec<Key> = walk.items.iter().map(|id| Key::new(format!("LEAD#{id}"), "LEAD")).collect();
+    let keys: Vec<Key> = walk.items.iter().filter_map(|id| LeadId::parse(id).ok()).map(|id| keys::lead(&id)).collect();
     let mut by_id = BTreeMap::new();
     for item in store.batch_get(&keys).await? {
         let lead = lead_repo::from_item(&item)?;

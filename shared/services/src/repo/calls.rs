@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ibrat_domain::{AnsweredBy, Call, CallId, CallOutcome, CallStatus, Disposition, LeadId, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3};
-use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update, WriteOp};
+use ibrat_ports::{Condition, Item, Key, Query, Store, StoreError, Update, WriteOp};
 
 use super::codec::{get_ts, opt_parse, req_enum, req_parse, req_ts, ts};
 use super::keys;
@@ -253,6 +253,16 @@ pub fn agent_link_op(call: &Call, salesperson: &UserId) -> WriteOp {
         .with("call_id", call.id.as_str())
         .with("lead_id", call.lead_id.as_str());
     WriteOp::Put { item, condition: None }
+}
+
+/// The call a salesperson's link item points to.
+pub fn link_call_key(link: &Item) -> Option<Key> {
+    link.s("call_id").and_then(|c| CallId::parse(c).ok()).map(|c| keys::call(&c))
+}
+
+/// The lead id a salesperson's link item names.
+pub fn link_lead_id(link: &Item) -> Option<&str> {
+    link.s("lead_id")
 }
 
 /// The link item for a salesperson claimed for the call at `claimed_at`

@@ -49,6 +49,11 @@ pub fn not_listed_check(phone: &Phone) -> WriteOp {
     WriteOp::Check { key: keys::dnc(phone.as_str()), condition: Condition::not_exists() }
 }
 
+/// The number of a list entry's item.
+pub fn phone_of(item: &Item) -> Option<&str> {
+    item.s("phone")
+}
+
 /// True when the number must not be called.
 pub async fn contains(store: &dyn Store, phone: &Phone) -> Result<bool, StoreError> {
     Ok(store.get(&keys::dnc(phone.as_str())).await?.is_some())

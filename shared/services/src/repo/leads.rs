@@ -83,6 +83,18 @@ pub fn from_item(item: &Item) -> Result<Lead, StoreError> {
     })
 }
 
+/// The import and line that created a stored lead, read straight from its
+/// item (the import's duplicate check reads many and needs nothing else).
+pub fn import_origin(item: &Item) -> (Option<&str>, Option<i64>) {
+    (item.s("import_id"), item.n("import_line"))
+}
+
+/// The priority of a stored lead, read straight from its item (counting
+/// needs nothing else).
+pub fn priority_of(item: &Item) -> Option<Priority> {
+    item.s("priority").and_then(Priority::parse)
+}
+
 /// Reads a lead.
 pub async fn get(store: &dyn Store, id: &LeadId) -> Result<Option<Lead>, StoreError> {
     store.get(&keys::lead(id)).await?.map(|i| from_item(&i)).transpose()

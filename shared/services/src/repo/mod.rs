@@ -4,7 +4,10 @@
 
 pub mod calls;
 pub mod codec;
+pub mod connections;
 pub mod dnc;
+pub mod import_errors;
+pub mod imports;
 pub mod inflight;
 pub mod keys;
 pub mod leads;
