@@ -19,6 +19,11 @@ cargo fmt --all -- --check
 echo "==> structure checks"
 ./scripts/check-walls.sh
 ./scripts/check-table-names.sh
+if ! command -v cargo-machete >/dev/null 2>&1; then
+    cargo install --locked cargo-machete
+fi
+echo "==> unused dependencies (cargo machete)"
+cargo machete
 
 echo "==> template checks"
 .venv/bin/python scripts/check-template.py

@@ -75,7 +75,7 @@ function route() {
   if (!mine.some(([n]) => n === name)) {
     // Not this role's page: the server decides, and the page says why.
     page(main, found[1], note('info', 'Checking whether you may open this page…'));
-    const still = () => currentUser() === user && (location.hash.match(/^#\/([a-z]+)/) || [])[1] === name;
+    const still = () => currentUser()?.id === user.id && (location.hash.match(/^#\/([a-z]+)/) || [])[1] === name;
     api('GET', found[3]).then(
       () => { if (still()) show(found, ctx); },
       (e) => {
