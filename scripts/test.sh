@@ -9,6 +9,7 @@ export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
 echo "==> installing test tools"
 ./scripts/setup-emulator.sh
+./scripts/setup-twilio-lib.sh
 ./scripts/setup-deploy-tools.sh
 ./scripts/setup-browser.sh
 ./scripts/setup-faketime.sh
@@ -19,6 +20,11 @@ cargo fmt --all -- --check
 echo "==> structure checks"
 ./scripts/check-walls.sh
 ./scripts/check-table-names.sh
+if ! command -v cargo-machete >/dev/null 2>&1; then
+    cargo install --locked cargo-machete
+fi
+echo "==> unused dependencies (cargo machete)"
+cargo machete
 
 echo "==> template checks"
 .venv/bin/python scripts/check-template.py

@@ -3,7 +3,7 @@
 // hash (#/agent, #/floor, #/leads, ...). Each page module exports
 // `render(main, ctx)` and may return a function that stops it.
 
-import { currentUser, onSignedOut, restore, signOut } from './api.js';
+import { api, currentUser, onSignedOut, restore, signOut } from './api.js';
 import { startLive, stopLive } from './live.js';
 import { h, fill, page, note } from './ui.js';
 import { renderSignIn } from './signin.js';
@@ -16,14 +16,15 @@ import * as users from './users.js';
 import * as calls from './calls.js';
 import * as settings from './settings.js';
 
+// [route, title, module, an admin-only route the page needs first]
 const ADMIN_PAGES = [
-  ['floor', 'Floor', floor],
-  ['leads', 'Leads', leads],
-  ['imports', 'Imports', imports],
-  ['dnc', 'Do not call', dnc],
-  ['users', 'Users', users],
-  ['calls', 'Calls', calls],
-  ['settings', 'Settings', settings],
+  ['floor', 'Floor', floor, '/api/leads/stats/summary'],
+  ['leads', 'Leads', leads, '/api/leads/stats/summary'],
+  ['imports', 'Imports', imports, '/api/imports?limit=1'],
+  ['dnc', 'Do not call', dnc, '/api/dnc?limit=1'],
+  ['users', 'Users', users, '/api/users?limit=1'],
+  ['calls', 'Calls', calls, '/api/users?limit=1'],
+  ['settings', 'Settings', settings, '/api/settings'],
 ];
 const AGENT_PAGES = [['agent', 'My calls', agent]];
 const ALL = [...AGENT_PAGES, ...ADMIN_PAGES];
@@ -70,7 +71,26 @@ function route() {
     page(main, 'Page not found', note('error', 'There is no such page. Use the links above.'));
     return;
   }
-  const ctx = { user, allowed: mine.some(([n]) => n === name) };
+  const ctx = { user };
+  if (!mine.some(([n]) => n === name)) {
+    // Not this role's page: the server decides, and the page says why.
+    page(main, found[1], note('info', 'Checking whether you may open this page…'));
+    const still = () => currentUser()?.id === user.id && (location.hash.match(/^#\/([a-z]+)/) || [])[1] === name;
+    api('GET', found[3]).then(
+      () => { if (still()) show(found, ctx); },
+      (e) => {
+        if (!still()) return;
+        const why = e.status === 403 ? `The server refused: ${e.message}.` : e.plain;
+        page(main, found[1], note('error', `Only admins can open ${found[1]}. ${why}`),
+          h('p', {}, h('a', { href: `#/${mine[0][0]}` }, `Back to ${mine[0][1]}`)));
+      },
+    );
+    return;
+  }
+  show(found, ctx);
+}
+
+function show(found, ctx) {
   try {
     stopPage = found[2].render(main, ctx) || null;
   } catch (e) {

@@ -15,7 +15,9 @@ function svg(tag, attrs, text) {
  */
 export function hourlyBars(title, series) {
   const W = 720, H = 220, left = 34, bottom = 24, top = 10;
-  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  // An even top, at least 2, so the middle grid line is a whole number.
+  const top0 = Math.max(2, ...series.flatMap((s) => s.values));
+  const max = top0 + (top0 % 2);
   const plotW = W - left - 6, plotH = H - top - bottom;
   const slot = plotW / 24, barW = Math.max(2, (slot - 4) / series.length);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart', preserveAspectRatio: 'none' });
