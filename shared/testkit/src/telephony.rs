@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ibrat_ports::{Clock, CreateCall, PlacedCall, RemoteCall, Telephony, TelephonyError};
+use ibrat_ports::{CallInstruction, Clock, CreateCall, PlacedCall, RemoteCall, Telephony, TelephonyError};
 
 /// One request the double received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub enum TelephonyRequest {
     Create(CreateCall),
     Fetch(String),
     End(String),
+    Update(String, CallInstruction),
+    ListTo(String, DateTime<Utc>),
 }
 
 /// One `create_call` the double accepted.
@@ -107,6 +109,8 @@ impl FakeTelephony {
             status: status.to_owned(),
             answered_by: answered_by.map(str::to_owned),
             duration_secs: duration,
+            to: None,
+            created_at: None,
         };
         lock(&self.remote).insert(sid.to_owned(), call);
     }
@@ -142,5 +146,29 @@ impl Telephony for FakeTelephony {
     async fn end_call(&self, sid: &str) -> Result<(), TelephonyError> {
         lock(&self.requests).push(TelephonyRequest::End(sid.to_owned()));
         Ok(())
+    }
+
+    async fn update_call(&self, sid: &str, instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        lock(&self.requests).push(TelephonyRequest::Update(sid.to_owned(), instruction.clone()));
+        Ok(())
+    }
+
+    async fn list_calls_to(&self, to: &str, since: DateTime<Utc>) -> Result<Vec<RemoteCall>, TelephonyError> {
+        lock(&self.requests).push(TelephonyRequest::ListTo(to.to_owned(), since));
+        let placed = lock(&self.placed);
+        let mut found: Vec<RemoteCall> = placed
+            .iter()
+            .filter(|p| p.req.to == to && p.at >= since)
+            .map(|p| RemoteCall {
+                sid: p.sid.clone(),
+                status: "queued".into(),
+                answered_by: None,
+                duration_secs: None,
+                to: Some(p.req.to.clone()),
+                created_at: Some(p.at),
+            })
+            .collect();
+        found.reverse();
+        Ok(found)
     }
 }
