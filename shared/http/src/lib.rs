@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod imports;
+pub mod panic;
 pub mod state;
 pub mod twilio;
 pub mod ws;

@@ -164,7 +164,9 @@ pub async fn login(deps: &Deps, email: &str, password: &str, client_addr: Option
     let now = deps.clock.now();
     let normalized = email.trim().to_lowercase();
     let subjects = throttle::subjects(&normalized, client_addr);
-    if let Some(secs) = throttle::retry_after(store, &subjects, now).await? {
+    // Counted before the password is checked, so parallel guesses cannot
+    // all pass a lockout read before any failure is recorded.
+    if let Some(secs) = throttle::reserve(store, &subjects, now).await? {
         return Err(AuthError::Throttled { retry_after_secs: secs });
     }
     let record = match Email::parse(&normalized) {
@@ -179,14 +181,13 @@ pub async fn login(deps: &Deps, email: &str, password: &str, client_addr: Option
         }
     };
     let Some(rec) = record.filter(|_| ok) else {
-        throttle::record_failure(store, &subjects, now).await?;
         tracing::info!("login failed");
         return Err(AuthError::InvalidCredentials);
     };
     if !rec.user.active {
         return Err(AuthError::Inactive);
     }
-    throttle::reset(store, &subjects).await?;
+    throttle::succeeded(store, &subjects).await?;
     tracing::info!(user_id = %rec.user.id, "login");
     issue_session(deps, rec.user).await
 }
@@ -379,11 +380,10 @@ pub async fn change_password(deps: &Deps, actor: &Actor, current: &str, new: &st
     let now = deps.clock.now();
     let rec = users::get(store, &actor.id).await?.ok_or(AuthError::NotFound)?;
     let subjects = throttle::subjects(rec.user.email.as_str(), None);
-    if let Some(secs) = throttle::retry_after(store, &subjects, now).await? {
+    if let Some(secs) = throttle::reserve(store, &subjects, now).await? {
         return Err(AuthError::Throttled { retry_after_secs: secs });
     }
     if !password::verify(current, &rec.password_hash).await {
-        throttle::record_failure(store, &subjects, now).await?;
         return Err(AuthError::WrongPassword);
     }
     let hash = password::hash(new).await?;
@@ -394,7 +394,9 @@ pub async fn change_password(deps: &Deps, actor: &Actor, current: &str, new: &st
         Err(StoreError::ConditionFailed { .. }) => return Err(AuthError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    throttle::reset(store, &subjects).await?;
+    throttle::succeeded(store, &subjects).await?;
+    // Sockets opened with the old password's tokens close too.
+    crate::realtime::revoke::close_user(deps, &actor.id).await?;
     tracing::info!(user_id = %actor.id, "password changed; earlier sessions revoked");
     issue_session(deps, users::from_item(&item)?.user).await
 }
