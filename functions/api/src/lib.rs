@@ -7,15 +7,20 @@ use std::net::IpAddr;
 use axum::extract::Request;
 use axum::Router;
 use ibrat_http::auth::ClientIp;
+use ibrat_http::console::ConsoleConfig;
 use ibrat_http::AppState;
 use ibrat_services::auth::{ensure_admin, AuthError, EnsureAdmin};
 use ibrat_services::Deps;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 
-/// The REST router over `deps`, as `lambda_http::run` serves it.
+/// The REST router over `deps` with the web console, as `lambda_http::run`
+/// serves it; the console's WebSocket URL comes from `WS_ENDPOINT`.
 pub fn app(deps: Deps) -> Router {
-    ibrat_http::api::router(AppState::new(deps)).layer(axum::middleware::map_request(source_ip))
+    let console = ConsoleConfig::from_ws_endpoint(std::env::var("WS_ENDPOINT").ok().as_deref());
+    ibrat_http::api::router(AppState::new(deps))
+        .merge(ibrat_http::console::router(console))
+        .layer(axum::middleware::map_request(source_ip))
 }
 
 /// Copies the caller's address from API Gateway's request context (which

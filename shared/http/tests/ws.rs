@@ -509,7 +509,7 @@ async fn every_message_rechecks_the_user_and_the_sweep_closes_what_a_crash_left_
     }
     send(&mut ws, json!({ "action": "set_availability", "availability": "available", "request_id": "r" })).await;
     let heard = until_closed(&mut ws).await;
-    let reply = heard.last().expect("a reply before the close");
+    let reply = heard.iter().find(|m| m["type"] == "error").expect("a reply before the close");
     assert_eq!(reply["error"]["code"], "session_revoked", "{heard:?}");
     let rec = repo::users::get(s.deps.store.as_ref(), &sp.id).await.unwrap().unwrap();
     assert_ne!(rec.user.availability, Availability::Available, "the action was not carried out");

@@ -13,7 +13,7 @@ use ibrat_services::repo;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
-use twilio_sim::SimConfig;
+use twilio_sim::{Phone, SimConfig};
 
 use crate::client::{ApiClient, ClientError};
 use crate::import_cmd::{self, ImportError, ImportSummary};
@@ -32,6 +32,10 @@ pub const SALESPEOPLE: [(&str, &str, &str); 3] = [
     ("bekzod@demo.ibrat", "Bekzod", "+998901110002"),
     ("dilshod@demo.ibrat", "Dilshod", "+998901110003"),
 ];
+
+/// A salesperson the demo does not simulate: sign in as them in the
+/// console to take calls yourself.
+pub const CONSOLE_SALESPERSON: (&str, &str, &str) = ("sevara@demo.ibrat", "Sevara", "+998901110004");
 
 /// Why the demo could not be set up; each message is one plain sentence.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +56,9 @@ pub enum DemoError {
 
 /// The simulator's behaviour in the demo: calls play out twenty times faster.
 pub fn sim_config() -> SimConfig {
-    SimConfig { seed: rand::random(), time_scale: 0.05, ..SimConfig::default() }
+    let config = SimConfig { seed: rand::random(), time_scale: 0.05, ..SimConfig::default() };
+    // The salespeople's phones answer their session's call and stay on the line.
+    SALESPEOPLE.iter().fold(config, |c, (_, _, phone)| c.with_phone(*phone, Phone::Stays))
 }
 
 /// Sets the demo up on a running system, prints the logins and the import
@@ -65,7 +71,7 @@ pub async fn start(system: &RunningSystem) -> Result<Vec<JoinHandle<()>>, DemoEr
         EnsureAdmin::AlreadyPresent | EnsureAdmin::EmailInUse => existing_admin(system).await?,
     };
     let admin = ApiClient::login(&system.base_url(), ADMIN_EMAIL, PASSWORD).await?;
-    for (email, name, phone) in SALESPEOPLE {
+    for (email, name, phone) in SALESPEOPLE.into_iter().chain([CONSOLE_SALESPERSON]) {
         register_salesperson(&admin, email, name, phone).await?;
     }
 
@@ -76,7 +82,7 @@ pub async fn start(system: &RunningSystem) -> Result<Vec<JoinHandle<()>>, DemoEr
     }
     let sample = leads::generate(LEADS, &zones, &mut rand::thread_rng());
     let imported = import_cmd::upload(&admin, leads::to_csv(&sample), |_| {}).await?;
-    print_intro(&imported, &zones);
+    print_intro(&system.base_url(), &imported, &zones);
 
     let stopping = system.stopping();
     let mut tasks = Vec::new();
@@ -112,11 +118,13 @@ async fn register_salesperson(admin: &ApiClient, email: &str, name: &str, phone:
     }
 }
 
-fn print_intro(imported: &ImportSummary, zones: &[&str]) {
-    println!("Demo logins (password `{PASSWORD}` for everyone):");
+fn print_intro(base_url: &str, imported: &ImportSummary, zones: &[&str]) {
+    println!("Console: {base_url}/  Demo logins (password `{PASSWORD}` for everyone):");
     println!("  admin        {ADMIN_EMAIL}");
+    let (email, name, _) = CONSOLE_SALESPERSON;
+    println!("  salesperson  {email} ({name}: yours to try; press Ready on the console)");
     for (email, name, _) in SALESPEOPLE {
-        println!("  salesperson  {email} ({name})");
+        println!("  salesperson  {email} ({name}, simulated)");
     }
     println!(
         "Imported {} of {} sample leads ({} duplicates) in zones open now: {}",

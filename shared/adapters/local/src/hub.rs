@@ -91,12 +91,12 @@ impl LocalHub {
     /// (which closes a slow one's socket). Returns how many were sent.
     pub fn broadcast(&self, text: &str, mut to: impl FnMut(&Owner) -> bool) -> usize {
         let mut sent = 0;
-        self.lock().retain(|id, entry| {
+        self.lock().retain(|_, entry| {
             let Some(owner) = &entry.owner else { return true };
             if !to(owner) {
                 return true;
             }
-            let alive = queue(id, &entry.tx, text.to_owned());
+            let alive = queue(&entry.tx, text.to_owned());
             sent += usize::from(alive);
             alive
         });
@@ -111,14 +111,12 @@ impl LocalHub {
 
 /// Queues `text` without waiting; false when the connection must be
 /// dropped (its socket task ended, or it is [`OUTBOX_CAPACITY`] behind).
-fn queue(connection_id: &str, tx: &Sender<String>, text: String) -> bool {
+fn queue(tx: &Sender<String>, text: String) -> bool {
     match tx.try_send(text) {
         Ok(()) => true,
         Err(TrySendError::Closed(_)) => false,
-        Err(TrySendError::Full(_)) => {
-            tracing::warn!(connection_id, "websocket client too slow to keep up; dropping it");
-            false
-        }
+        // Too slow to keep up: dropped (the socket task sees its channel end).
+        Err(TrySendError::Full(_)) => false,
     }
 }
 
@@ -133,7 +131,7 @@ impl ConnectionSender for LocalHub {
         let Some(entry) = connections.get(connection_id) else {
             return Err(PostError::Gone);
         };
-        if !queue(connection_id, &entry.tx, text) {
+        if !queue(&entry.tx, text) {
             // The socket task is gone or too slow; forget it as API Gateway would.
             connections.remove(connection_id);
             return Err(PostError::Gone);
