@@ -12,8 +12,8 @@ use fn_csv_import::{decode_key, handle, RecordOutcome};
 use ibrat_domain::{ImportId, LeadId, LeadStatus, Phone, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    BlobError, BlobStore, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
-    TelephonyError,
+    BlobError, BlobStore, CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall,
+    RemoteCall, Telephony, TelephonyError,
 };
 use ibrat_services::import::{ImportError, ImportStatus};
 use ibrat_services::repo::{keys, leads as lead_repo};
@@ -31,6 +31,18 @@ impl Telephony for NoTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

@@ -16,7 +16,8 @@ use ibrat_domain::{
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony, TelephonyError,
+    CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
+    TelephonyError,
 };
 use ibrat_services::dialing::{dial, DialOutcome};
 use ibrat_services::{repo, Config, Deps};
@@ -41,6 +42,18 @@ impl Telephony for Tel {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

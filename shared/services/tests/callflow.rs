@@ -14,8 +14,8 @@ use ibrat_domain::{
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, RemoteCall, Store, Telephony,
-    TelephonyError,
+    CallInstruction, Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, RemoteCall, Store,
+    Telephony, TelephonyError,
 };
 use ibrat_services::callflow::{
     on_dial_action, on_status, on_voice, DialCallStatus, DialDecision, DialResult, IgnoreReason, StatusOutcome,
@@ -38,6 +38,18 @@ impl Telephony for Tel {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

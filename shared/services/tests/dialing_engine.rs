@@ -66,7 +66,8 @@ async fn the_same_dial_delivered_three_times_gives_one_call() {
     assert_eq!(req.from, h.deps.config.twilio_from);
     assert_eq!(req.url, format!("https://dialer.example.com/twilio/voice?call_id={call_id}"));
     assert_eq!(req.status_callback, format!("https://dialer.example.com/twilio/status?call_id={call_id}"));
-    assert_eq!((req.timeout_secs, req.machine_detection), (30, true));
+    let amd = ibrat_ports::MachineDetection { mode: ibrat_ports::AmdMode::DetectMessageEnd, async_callback: None };
+    assert_eq!((req.timeout_secs, req.machine_detection.clone()), (30, Some(amd)));
     let call = repo::calls::get(h.store.as_ref(), &call_id).await.unwrap().unwrap();
     assert_eq!(call.twilio_sid.as_deref(), Some(sid.as_str()));
     assert_eq!(call.status, CallStatus::Created);

@@ -13,8 +13,8 @@ use ibrat_domain::{Event, EventKind, ImportId, LeadId, LeadStatus, Phone, Priori
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::store::schema::GSI2;
 use ibrat_ports::{
-    BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall, Telephony,
-    TelephonyError,
+    BlobStore, CallInstruction, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
+    Telephony, TelephonyError,
 };
 use ibrat_services::import::{self, FileError, ImportError, ImportStatus, RejectKind};
 use ibrat_services::repo::imports;
@@ -34,6 +34,18 @@ impl Telephony for NoTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

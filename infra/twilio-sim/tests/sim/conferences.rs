@@ -30,7 +30,8 @@ pub fn call(h: &Harness, to: &str, mode: &str, room: &str, amd: bool) -> CreateC
         url: h.hooks.url(&format!("/voice?mode={mode}&room={room}")),
         status_callback: h.hooks.url(&format!("/status?mode={mode}")),
         timeout_secs: 30,
-        machine_detection: amd,
+        machine_detection: amd
+            .then_some(ibrat_ports::MachineDetection { mode: ibrat_ports::AmdMode::Enable, async_callback: None }),
     }
 }
 

@@ -14,7 +14,7 @@ mod webhooks;
 
 use std::time::Duration;
 
-use ibrat_ports::{CreateCall, Telephony};
+use ibrat_ports::{AmdMode, CreateCall, MachineDetection, Telephony};
 use ibrat_twilio::TwilioClient;
 use twilio_sim::{SimConfig, Simulator};
 use webhooks::Webhooks;
@@ -66,7 +66,7 @@ impl Harness {
             url: self.hooks.url(&format!("/voice?mode={mode}{hold}")),
             status_callback: self.hooks.url(&format!("/status?mode={mode}{hold}")),
             timeout_secs: 30,
-            machine_detection: true,
+            machine_detection: Some(MachineDetection { mode: AmdMode::Enable, async_callback: None }),
         }
     }
 

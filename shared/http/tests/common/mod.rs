@@ -22,8 +22,8 @@ use ibrat_domain::{
 use ibrat_http::AppState;
 use ibrat_local::{MemQueue, RedbStore};
 use ibrat_ports::{
-    BlobError, BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
-    Telephony, TelephonyError, WriteOp,
+    BlobError, BlobStore, CallInstruction, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue,
+    RemoteCall, Telephony, TelephonyError, WriteOp,
 };
 use ibrat_services::auth::{self, jwt, password};
 use ibrat_services::repo;
@@ -58,6 +58,18 @@ impl Telephony for OkTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ibrat_domain::timezone::parse_zone;
 use ibrat_domain::{Call, CallId, CallStatus, EventKind, LeadId, LeadStatus};
-use ibrat_ports::{CreateCall, TelephonyError};
+use ibrat_ports::{AmdMode, CreateCall, MachineDetection, TelephonyError};
 use tracing::Instrument;
 
 use super::common::{defer_to_window, hold_for_zone};
@@ -58,6 +58,10 @@ pub enum DialOutcome {
     AuthRefused { call_id: CallId },
     /// Recovery closed the call while this dialer waited; nothing placed.
     Superseded { call_id: CallId },
+    /// Twilio may or may not have placed the call (a timeout or a connection
+    /// lost after sending, an unreadable answer): it is never resent; the
+    /// call stays claimed until a callback or recovery settles it.
+    Unknown { call_id: CallId, reason: String },
 }
 
 /// Tunables of the dialer step (defaults suit production; tests shorten
@@ -287,7 +291,14 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
         url: format!("{base}/twilio/voice?call_id={}", call.id),
         status_callback: format!("{base}/twilio/status?call_id={}", call.id),
         timeout_secs: settings.ring_timeout(),
-        machine_detection: settings.machine_detection,
+        machine_detection: settings.machine_detection.then_some(MachineDetection {
+            // Synchronous, waiting for a machine's greeting to end: a person
+            // is classed as soon as they stop speaking (the voice request
+            // comes then), a machine only at its beep, when a voicemail drop
+            // must start.
+            mode: AmdMode::DetectMessageEnd,
+            async_callback: None,
+        }),
     };
     let mut backoff = opts.backoff;
     let mut attempt = 1;
@@ -321,6 +332,12 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
             }
             Err(e) if e.is_retryable() => {
                 return requeue(deps, &call, opts, &e.to_string()).await;
+            }
+            Err(TelephonyError::Ambiguous(reason)) => {
+                // Twilio may have the call: never resent, never closed here.
+                // The call stays claimed; its first callback brings the SID.
+                tracing::warn!(reason, "placing the call: outcome unknown; not resent");
+                return Ok(DialOutcome::Unknown { call_id: call.id, reason });
             }
             Err(TelephonyError::InvalidNumber { code, message }) => {
                 tracing::info!(code, message, "number refused; lead becomes invalid");

@@ -202,6 +202,8 @@ mod tests {
             status: status.into(),
             answered_by: answered_by.map(str::to_owned),
             duration_secs: Some(42),
+            to: None,
+            created_at: None,
         }
     }
 

@@ -16,8 +16,8 @@ use ibrat_domain::{
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::{
-    Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall, Store, Telephony,
-    TelephonyError,
+    CallInstruction, Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
+    Store, Telephony, TelephonyError,
 };
 use ibrat_services::dialing::{handle_message, MessageOutcome};
 use ibrat_services::repo;
@@ -107,6 +107,8 @@ impl FakeTelephony {
                 status: status.to_owned(),
                 answered_by: answered_by.map(str::to_owned),
                 duration_secs: duration,
+                to: None,
+                created_at: None,
             },
         );
     }
@@ -133,6 +135,18 @@ impl Telephony for FakeTelephony {
 
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 
