@@ -2,17 +2,39 @@
 //! router with real API Gateway HTTP API (payload v2) events over local
 //! adapters.
 
+use std::net::IpAddr;
+
+use axum::extract::Request;
 use axum::Router;
+use ibrat_http::auth::ClientIp;
 use ibrat_http::console::ConsoleConfig;
 use ibrat_http::AppState;
 use ibrat_services::auth::{ensure_admin, AuthError, EnsureAdmin};
 use ibrat_services::Deps;
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
 
 /// The REST router over `deps` with the web console, as `lambda_http::run`
 /// serves it; the console's WebSocket URL comes from `WS_ENDPOINT`.
 pub fn app(deps: Deps) -> Router {
     let console = ConsoleConfig::from_ws_endpoint(std::env::var("WS_ENDPOINT").ok().as_deref());
-    ibrat_http::api::router(AppState::new(deps)).merge(ibrat_http::console::router(console))
+    ibrat_http::api::router(AppState::new(deps))
+        .merge(ibrat_http::console::router(console))
+        .layer(axum::middleware::map_request(source_ip))
+}
+
+/// Copies the caller's address from API Gateway's request context (which
+/// the client cannot write) into [`ClientIp`], where login throttling
+/// reads it.
+async fn source_ip(mut req: Request) -> Request {
+    let ip = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()),
+        _ => None,
+    };
+    if let Some(ip) = ip {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    req
 }
 
 /// Creates the first admin when `email` and `password` are both given and

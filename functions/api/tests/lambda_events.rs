@@ -128,18 +128,23 @@ async fn login_event_with_a_base64_body_signs_in_the_bootstrapped_admin() {
     assert_eq!(body["user"]["role"], "admin");
     assert!(body["access_token"].as_str().is_some_and(|t| t.split('.').count() == 3));
     assert_eq!(res["headers"]["access-control-allow-origin"], "https://app.example.com");
-    // The failure is counted against the address API Gateway saw.
+    // The failure is counted against the address API Gateway saw
+    // (`requestContext.http.sourceIp`), not a forged `X-Forwarded-For`.
     let wrong = fixture("login_v2.json")
         .replace(
             "eyJlbWFpbCI6ImFkbWluQGV4YW1wbGUuY29tIiwicGFzc3dvcmQiOiJjb3JyZWN0LWhvcnNlLWJhdHRlcnkifQ==",
             "eyJlbWFpbCI6ImFkbWluQGV4YW1wbGUuY29tIiwicGFzc3dvcmQiOiJ3cm9uZy1ob3JzZS1iYXR0ZXJ5In0=",
         )
-        .replace("\"content-length\": \"64\",", "");
+        .replace("\"content-length\": \"64\",", "")
+        .replace("\"x-forwarded-for\": \"198.51.100.7\"", "\"x-forwarded-for\": \"203.0.113.9\"");
     let res = invoke(&deps, &wrong).await;
     assert_eq!(res["statusCode"], 401, "{res}");
     assert_eq!(body_json(&res)["error"]["code"], "invalid_credentials");
+    assert!(wrong.contains("203.0.113.9"), "the fixture's header was replaced");
     let throttle = repo::throttle::get(deps.store.as_ref(), "ip:198.51.100.7").await.unwrap();
     assert_eq!(throttle.failures, 1);
+    let forged = repo::throttle::get(deps.store.as_ref(), "ip:203.0.113.9").await.unwrap();
+    assert_eq!(forged.failures, 0);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! pacing) that decide when to dial. Pure data and rules: no I/O, no cloud,
 //! no web framework, so every rule can be tested in microseconds.
 
+pub mod bounds;
 pub mod call;
 pub mod email;
 pub mod events;

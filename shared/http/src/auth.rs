@@ -4,7 +4,7 @@
 //! admin role (403 otherwise). [`ClientAddr`] is the caller's address for
 //! login throttling.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -110,9 +110,16 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The client's address: the socket peer when the server knows it (local
-/// mode), else the last `X-Forwarded-For` hop, which API Gateway appends
-/// itself and a client cannot forge.
+/// The caller's address as the platform saw it, put in the request's
+/// extensions by whatever hosts the router (the `api` Lambda copies API
+/// Gateway's `requestContext.http.sourceIp` here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// The client's address: [`ClientIp`] when the host supplied it (AWS), else
+/// the socket peer (local mode), else unknown. Never a request header: a
+/// client writes its own `X-Forwarded-For`, and API Gateway passes what the
+/// client sent before its own hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddr(pub Option<String>);
 
@@ -120,16 +127,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            return Ok(ClientAddr(Some(addr.ip().to_string())));
+        if let Some(ClientIp(ip)) = parts.extensions.get::<ClientIp>() {
+            return Ok(ClientAddr(Some(ip.to_string())));
         }
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty() && v.len() <= 64);
-        Ok(ClientAddr(forwarded))
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+        Ok(ClientAddr(peer))
     }
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod panic;
 pub mod state;
 pub mod twilio;
 #[cfg(feature = "local-ws")]

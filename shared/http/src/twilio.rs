@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/twilio/voice", post(voice))
         .route("/twilio/status", post(status))
         .route("/twilio/dial", post(dial))
+        // Last, so it covers every route above.
+        .layer(crate::panic::catch_panics())
 }
 
 /// Why a webhook request was refused or failed, each with its HTTP status.

@@ -21,7 +21,7 @@ use ibrat_services::realtime::client::MAX_MESSAGE_BYTES;
 use ibrat_services::realtime::session::{self, ConnectError};
 use ibrat_services::Deps;
 use serde::Deserialize;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::Receiver;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -30,12 +30,15 @@ use crate::state::AppState;
 /// [`MAX_MESSAGE_BYTES`] get an error reply.
 const MAX_FRAME_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
 
+/// Longest wait for a client to accept one frame before it is dropped.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The `/ws` route. Serve it with the same hub the process's events go to
 /// ([`crate::ws_fanout::HubFanout`], or `Fanout` over this hub) and that is
 /// `Deps::connections`, or clients hear nothing and forgotten sockets stay
 /// open.
 pub fn router(hub: Arc<LocalHub>) -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade)).layer(Extension(hub))
+    Router::new().route("/ws", get(upgrade)).layer(Extension(hub)).layer(crate::panic::catch_panics())
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +79,9 @@ async fn upgrade(
 
 /// One socket's life: register with the hub (first, so no event finds the
 /// connection gone), record it in the table, then pump both directions
-/// until either side closes, and forget it.
+/// until either side closes, and forget it. When the hub drops the
+/// connection (a slow reader, or its user lost their rights) the writer
+/// ends, the socket closes and reading stops too.
 async fn serve(deps: Deps, hub: Arc<LocalHub>, actor: Actor, socket: WebSocket) {
     let connection_id = format!("local-{}", uuid::Uuid::new_v4().simple());
     let owner = Owner { user_id: actor.id.clone(), role: actor.role };
@@ -90,23 +95,30 @@ async fn serve(deps: Deps, hub: Arc<LocalHub>, actor: Actor, socket: WebSocket) 
         return;
     }
     let (sink, stream) = socket.split();
-    let reading = async {
-        read(&deps, &hub, &connection_id, stream).await;
-        // Ends the writer once it has flushed what is queued.
-        hub.unregister(&connection_id);
-    };
-    tokio::join!(write(outbox, sink), reading);
+    let writing = write(outbox, sink);
+    tokio::pin!(writing);
+    tokio::select! {
+        () = &mut writing => {}
+        () = read(&deps, &hub, &connection_id, stream) => {
+            // Ends the writer once it has flushed what is queued.
+            hub.unregister(&connection_id);
+            writing.await;
+        }
+    }
+    hub.unregister(&connection_id);
     if let Err(e) = session::close(&deps, &connection_id).await {
         tracing::warn!(connection_id, error = %e, "could not forget a closed websocket connection");
     }
 }
 
 /// Forwards what the hub receives for this connection (events and replies)
-/// to the socket, then closes it.
-async fn write(mut outbox: UnboundedReceiver<String>, mut sink: futures::stream::SplitSink<WebSocket, Message>) {
+/// to the socket, then closes it. A client that takes longer than
+/// [`SEND_TIMEOUT`] to accept one frame is given up on.
+async fn write(mut outbox: Receiver<String>, mut sink: futures::stream::SplitSink<WebSocket, Message>) {
     while let Some(text) = outbox.recv().await {
-        if sink.send(Message::Text(text.into())).await.is_err() {
-            return;
+        match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return,
         }
     }
     let _ = sink.send(Message::Close(None)).await;

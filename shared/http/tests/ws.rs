@@ -437,3 +437,104 @@ async fn queue_statistics_reach_everyone_at_most_once_a_second() {
         assert_eq!(heard[0]["salespeople_available"], 0);
     }
 }
+
+/// Security probe (#14): a deactivated, demoted or re-passworded user's open
+/// sockets close at once and hear nothing more, whichever publisher fans
+/// events out (the hub's memory locally, the registry on AWS).
+#[tokio::test]
+async fn sockets_close_when_their_user_loses_the_rights_they_were_opened_with() {
+    for publisher in [Publisher::Hub, Publisher::Registry] {
+        rights_changes_close_sockets(serve_with(publisher).await, publisher).await;
+    }
+}
+
+async fn rights_changes_close_sockets(s: Served, publisher: Publisher) {
+    use ibrat_services::auth::{self, Actor};
+    use ibrat_services::users::{self, UserPatch};
+    let admin = s.h.user("admin@example.com", Role::Admin).await;
+    let boss = s.h.user("boss@example.com", Role::Admin).await;
+    let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    let other = s.h.user("s2@example.com", Role::Salesperson).await;
+    let by = Actor { id: admin.id.clone(), role: Role::Admin };
+    let mut wa = s.connect(&admin).await;
+    let mut wb = s.connect(&boss).await;
+    let mut ws1 = s.connect(&sp).await;
+    let mut ws2 = s.connect(&other).await;
+    assert_eq!(s.registered().await, 4);
+
+    users::deactivate(&s.deps, &by, &sp.id).await.expect("deactivates");
+    // An event the deactivated salesperson would have heard.
+    s.deps.emit(EventKind::UserAvailability { user_id: sp.id.clone(), availability: Availability::Away }).await;
+    let heard = until_closed(&mut ws1).await;
+    assert!(!types(&heard).contains(&"user_availability"), "{publisher:?}: heard {heard:?} after deactivation");
+
+    users::update(&s.deps, &by, &boss.id, UserPatch { role: Some(Role::Salesperson), ..UserPatch::default() })
+        .await
+        .expect("demotes");
+    until_closed(&mut wb).await;
+
+    s.h.clock.advance(Duration::seconds(2));
+    auth::change_password(
+        &s.deps,
+        &Actor { id: other.id.clone(), role: Role::Salesperson },
+        common::PASSWORD,
+        "a-brand-new-password",
+    )
+    .await
+    .expect("changes");
+    until_closed(&mut ws2).await;
+
+    assert_eq!(s.registered().await, 1, "{publisher:?}: only the admin's connection is left");
+    assert_eq!(s.hub.len(), 1, "{publisher:?}");
+    drain(&mut wa).await;
+    // The old tokens no longer open a socket either.
+    assert_eq!(s.refused(&format!("?token={}", s.h.token(&sp))).await, 401);
+}
+
+/// Security probe (#14): when the user's record changed but their socket was
+/// not closed (a crash between the two writes), the next message is refused
+/// and the socket closed, and the scheduled sweep closes the silent ones.
+#[tokio::test]
+async fn every_message_rechecks_the_user_and_the_sweep_closes_what_a_crash_left_open() {
+    let s = serve().await;
+    let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    let quiet = s.h.user("s2@example.com", Role::Salesperson).await;
+    let mut ws = s.connect(&sp).await;
+    let mut wq = s.connect(&quiet).await;
+    for user in [&sp, &quiet] {
+        // The user's write alone, as if the process died before closing sockets.
+        let mut rec = repo::users::get(s.deps.store.as_ref(), &user.id).await.unwrap().unwrap();
+        rec.user.active = false;
+        s.deps.store.put(repo::users::to_item(&rec), None).await.unwrap();
+    }
+    send(&mut ws, json!({ "action": "set_availability", "availability": "available", "request_id": "r" })).await;
+    let heard = until_closed(&mut ws).await;
+    let reply = heard.iter().find(|m| m["type"] == "error").expect("a reply before the close");
+    assert_eq!(reply["error"]["code"], "session_revoked", "{heard:?}");
+    let rec = repo::users::get(s.deps.store.as_ref(), &sp.id).await.unwrap().unwrap();
+    assert_ne!(rec.user.availability, Availability::Available, "the action was not carried out");
+
+    let outcome = presence::sweep(&s.deps).await.expect("sweeps");
+    assert_eq!(outcome.revoked_connections, 1);
+    until_closed(&mut wq).await;
+    assert_eq!((s.registered().await, s.hub.len()), (0, 0));
+}
+
+/// Security probe (#14): expired tokens, tokens of deactivated users and
+/// frames beyond the limit.
+#[tokio::test]
+async fn expired_tokens_and_oversized_frames_are_refused() {
+    let s = serve().await;
+    let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    let token = s.h.token(&sp);
+    s.h.clock.advance(Duration::minutes(16));
+    assert_eq!(s.refused(&format!("?token={token}")).await, 401, "expired");
+    let tampered = format!("{}x", s.h.token(&sp));
+    assert_eq!(s.refused(&format!("?token={tampered}")).await, 401, "bad signature");
+    let mut ws = s.connect(&sp).await;
+    // Far beyond what a message may be: the server closes rather than buffers.
+    let huge = "x".repeat(1024 * 1024);
+    let _ = ws.send(Message::Text(huge.into())).await;
+    until_closed(&mut ws).await;
+    assert_eq!(s.registered().await, 0);
+}

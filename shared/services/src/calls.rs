@@ -28,6 +28,8 @@ pub const MAX_RANGE_DAYS: i64 = 92;
 /// How far ahead a callback may be booked.
 pub const MAX_CALLBACK_DAYS: i64 = 90;
 const SAVE_ATTEMPTS: usize = 3;
+/// Refusal of a range whose default end cannot be computed.
+const OUT_OF_RANGE: &str = "`to` is too far in the past";
 
 /// Failures of call operations, mapped to statuses by the API.
 #[derive(Debug, thiserror::Error)]
@@ -100,11 +102,14 @@ pub async fn list(
         filter.salesperson_id = Some(actor.id.clone());
     }
     let to = filter.to.unwrap_or_else(|| deps.clock.now());
-    let from = filter.from.unwrap_or(to - Duration::days(7));
+    let from = match filter.from {
+        Some(from) => from,
+        None => to.checked_sub_signed(Duration::days(7)).ok_or_else(|| CallError::Validation(OUT_OF_RANGE.into()))?,
+    };
     if from > to {
         return Err(CallError::Validation("`from` must not be after `to`".into()));
     }
-    if to - from > Duration::days(MAX_RANGE_DAYS) {
+    if to.signed_duration_since(from) > Duration::days(MAX_RANGE_DAYS) {
         return Err(CallError::Validation(format!("the range may cover at most {MAX_RANGE_DAYS} days")));
     }
     let want = page::page_size(limit);

@@ -173,11 +173,16 @@ pub fn calls_csv(
     to: Option<NaiveDate>,
 ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, ExportError> {
     let to = to.unwrap_or(now.date_naive());
-    let from = from.unwrap_or(to - Duration::days(29));
+    let from = match from {
+        Some(from) => from,
+        None => to
+            .checked_sub_signed(Duration::days(29))
+            .ok_or_else(|| ExportError::Validation("`to` is too far in the past".into()))?,
+    };
     if from > to {
         return Err(ExportError::Validation("`from` must not be after `to`".into()));
     }
-    if (to - from).num_days() >= MAX_CALL_EXPORT_DAYS {
+    if to.signed_duration_since(from).num_days() >= MAX_CALL_EXPORT_DAYS {
         return Err(ExportError::Validation(format!("an export may cover at most {MAX_CALL_EXPORT_DAYS} days")));
     }
     let partitions = from

@@ -184,6 +184,10 @@ pub async fn update(deps: &Deps, actor: &Actor, id: &UserId, patch: UserPatch) -
     if deactivates {
         tracing::info!(user_id = %id, by = %actor.id, "user deactivated");
     }
+    if deactivates || role_changes {
+        // Their open sockets were opened with the old rights.
+        crate::realtime::revoke::close_user(deps, id).await?;
+    }
     if availability_changed {
         deps.emit(EventKind::UserAvailability { user_id: id.clone(), availability: Availability::Offline }).await;
     }
@@ -229,7 +233,12 @@ pub async fn stats(
     actor.require_admin()?;
     load(deps, id).await?;
     let to = to.unwrap_or_else(|| deps.clock.now());
-    let from = from.unwrap_or(to - Duration::days(30));
+    let from = match from {
+        Some(from) => from,
+        None => to
+            .checked_sub_signed(Duration::days(30))
+            .ok_or_else(|| UserError::Validation("`to` is too far in the past".into()))?,
+    };
     if from > to {
         return Err(UserError::Validation("`from` must not be after `to`".into()));
     }

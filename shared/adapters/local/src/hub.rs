@@ -3,13 +3,23 @@
 //! Gateway's management API. A connection may also be registered with its
 //! owner, so local mode can pick an event's audience from memory
 //! ([`LocalHub::broadcast`]) instead of reading the registry per event.
+//!
+//! Each connection's outbox is bounded ([`OUTBOX_CAPACITY`]): a client that
+//! reads slower than events arrive is dropped (its socket closes, as API
+//! Gateway drops a connection it cannot deliver to) instead of growing the
+//! server's memory without limit.
 
 use async_trait::async_trait;
 use ibrat_domain::{Role, UserId};
 use ibrat_ports::{ConnectionSender, PostError};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::mpsc::{channel, Receiver, Sender};
+
+/// Messages queued for one connection before it counts as too slow and is
+/// dropped.
+pub const OUTBOX_CAPACITY: usize = 256;
 
 /// Who a connection belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +30,7 @@ pub struct Owner {
 
 #[derive(Debug)]
 struct Entry {
-    tx: UnboundedSender<String>,
+    tx: Sender<String>,
     owner: Option<Owner>,
 }
 
@@ -39,18 +49,18 @@ impl LocalHub {
     /// Registers a connection; the socket task forwards what arrives on the
     /// receiver and closes the socket when it ends. Registering an id again
     /// replaces (and so ends) the earlier channel.
-    pub fn register(&self, connection_id: &str) -> UnboundedReceiver<String> {
+    pub fn register(&self, connection_id: &str) -> Receiver<String> {
         self.insert(connection_id, None)
     }
 
     /// [`LocalHub::register`] for a connection of a known user, so that
     /// [`LocalHub::broadcast`] can reach it.
-    pub fn register_owned(&self, connection_id: &str, owner: Owner) -> UnboundedReceiver<String> {
+    pub fn register_owned(&self, connection_id: &str, owner: Owner) -> Receiver<String> {
         self.insert(connection_id, Some(owner))
     }
 
-    fn insert(&self, connection_id: &str, owner: Option<Owner>) -> UnboundedReceiver<String> {
-        let (tx, rx) = unbounded_channel();
+    fn insert(&self, connection_id: &str, owner: Option<Owner>) -> Receiver<String> {
+        let (tx, rx) = channel(OUTBOX_CAPACITY);
         self.lock().insert(connection_id.to_owned(), Entry { tx, owner });
         rx
     }
@@ -77,7 +87,8 @@ impl LocalHub {
 
     /// Sends `text` to every owned connection whose owner `to` accepts, in
     /// one pass under one lock (no registry read, no await); connections
-    /// whose socket task has ended are forgotten. Returns how many were sent.
+    /// whose socket task has ended, or whose outbox is full, are forgotten
+    /// (which closes a slow one's socket). Returns how many were sent.
     pub fn broadcast(&self, text: &str, mut to: impl FnMut(&Owner) -> bool) -> usize {
         let mut sent = 0;
         self.lock().retain(|_, entry| {
@@ -85,7 +96,7 @@ impl LocalHub {
             if !to(owner) {
                 return true;
             }
-            let alive = entry.tx.send(text.to_owned()).is_ok();
+            let alive = queue(&entry.tx, text.to_owned());
             sent += usize::from(alive);
             alive
         });
@@ -95,6 +106,17 @@ impl LocalHub {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         // The map stays consistent across a panic elsewhere; keep using it.
         self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Queues `text` without waiting; false when the connection must be
+/// dropped (its socket task ended, or it is [`OUTBOX_CAPACITY`] behind).
+fn queue(tx: &Sender<String>, text: String) -> bool {
+    match tx.try_send(text) {
+        Ok(()) => true,
+        Err(TrySendError::Closed(_)) => false,
+        // Too slow to keep up: dropped (the socket task sees its channel end).
+        Err(TrySendError::Full(_)) => false,
     }
 }
 
@@ -109,8 +131,8 @@ impl ConnectionSender for LocalHub {
         let Some(entry) = connections.get(connection_id) else {
             return Err(PostError::Gone);
         };
-        if entry.tx.send(text).is_err() {
-            // The socket task is gone; forget it as API Gateway would.
+        if !queue(&entry.tx, text) {
+            // The socket task is gone or too slow; forget it as API Gateway would.
             connections.remove(connection_id);
             return Err(PostError::Gone);
         }
@@ -131,7 +153,7 @@ mod tests {
     /// Plays the socket side: holds each connection's receiver.
     struct Sockets {
         hub: Arc<LocalHub>,
-        receivers: Mutex<HashMap<String, UnboundedReceiver<String>>>,
+        receivers: Mutex<HashMap<String, Receiver<String>>>,
         next: Mutex<u32>,
     }
 
@@ -210,6 +232,32 @@ mod tests {
         assert!(s.try_recv().is_err());
         assert!(anonymous.try_recv().is_err(), "connections without an owner are reached by id only");
         assert!(!hub.is_connected("dead") && hub.len() == 3);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_is_dropped_not_buffered() {
+        let hub = LocalHub::new();
+        let sp = Owner { user_id: UserId::new(), role: Role::Salesperson };
+        let mut slow = hub.register_owned("slow", sp.clone());
+        for i in 0..OUTBOX_CAPACITY {
+            assert_eq!(hub.broadcast(&format!("e{i}"), |_| true), 1, "queued while there is room");
+        }
+        assert_eq!(hub.broadcast("one too many", |_| true), 0);
+        assert!(!hub.is_connected("slow") && hub.is_empty(), "dropped, not grown");
+        assert!(matches!(hub.post("slow", b"x").await, Err(PostError::Gone)));
+        // What was queued still drains, then the channel ends (the socket closes).
+        let mut drained = 0;
+        while slow.recv().await.is_some() {
+            drained += 1;
+        }
+        assert_eq!(drained, OUTBOX_CAPACITY);
+        // Posting by id is bounded the same way.
+        let _rx = hub.register("direct");
+        for _ in 0..OUTBOX_CAPACITY {
+            hub.post("direct", b"x").await.unwrap();
+        }
+        assert!(matches!(hub.post("direct", b"x").await, Err(PostError::Gone)));
+        assert!(!hub.is_connected("direct"));
     }
 
     #[tokio::test]

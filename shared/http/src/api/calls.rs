@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Utc};
+use ibrat_domain::bounds::Instant;
 use ibrat_domain::{CallId, CallOutcome, Disposition, LeadId, UserId};
 use ibrat_services::calls::{self, CallError, CallFilter};
 use serde::Deserialize;
@@ -36,10 +36,12 @@ impl From<CallError> for ApiError {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CallListQuery {
-    /// Start (RFC 3339); default seven days before `to`.
-    pub from: Option<DateTime<Utc>>,
-    /// End (RFC 3339); default now.
-    pub to: Option<DateTime<Utc>>,
+    /// Start (RFC 3339, years 2000 to 2199); default seven days before `to`.
+    #[param(value_type = Option<String>)]
+    pub from: Option<Instant>,
+    /// End (RFC 3339, years 2000 to 2199); default now.
+    #[param(value_type = Option<String>)]
+    pub to: Option<Instant>,
     pub salesperson_id: Option<String>,
     pub lead_id: Option<String>,
     /// `connected`, `no_answer`, `busy`, `failed`, `machine`, `abandoned`, `canceled`.
@@ -62,8 +64,9 @@ pub struct InitiateBody {
 pub struct DispositionBody {
     /// `interested`, `not_interested`, `call_back`, `wrong_number` or `do_not_call`.
     pub outcome: String,
-    /// Required for `call_back`.
-    pub callback_at: Option<DateTime<Utc>>,
+    /// Required for `call_back` (RFC 3339).
+    #[schema(value_type = Option<String>)]
+    pub callback_at: Option<Instant>,
     pub notes: Option<String>,
 }
 
@@ -74,7 +77,7 @@ fn disposition(b: &DispositionBody) -> Result<Disposition, ApiError> {
         "wrong_number" => Disposition::WrongNumber,
         "do_not_call" => Disposition::DoNotCall,
         "call_back" => Disposition::CallBack {
-            at: b.callback_at.ok_or_else(|| ApiError::validation("call_back needs callback_at"))?,
+            at: b.callback_at.map(Instant::get).ok_or_else(|| ApiError::validation("call_back needs callback_at"))?,
         },
         _ => {
             return Err(ApiError::validation(
@@ -94,7 +97,13 @@ pub async fn list(
 ) -> Result<impl IntoResponse, ApiError> {
     let salesperson_id: Option<UserId> = q.salesperson_id.as_deref().map(parse_id).transpose()?;
     let lead_id: Option<LeadId> = q.lead_id.as_deref().map(parse_id).transpose()?;
-    let filter = CallFilter { from: q.from, to: q.to, salesperson_id, lead_id, outcome: q.outcome };
+    let filter = CallFilter {
+        from: q.from.map(Instant::get),
+        to: q.to.map(Instant::get),
+        salesperson_id,
+        lead_id,
+        outcome: q.outcome,
+    };
     Ok(Json(calls::list(&state.deps, &user.actor(), &filter, q.limit, q.cursor.as_deref()).await?))
 }
 

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use chrono::NaiveDate;
+use ibrat_domain::bounds::Day;
 use ibrat_services::export::{self, ExportError};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -37,10 +37,12 @@ pub async fn leads(State(state): State<AppState>, _admin: AdminUser) -> Response
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CallsExportQuery {
-    /// First day (`yyyy-mm-dd`); 29 days before `to` by default.
-    pub from: Option<NaiveDate>,
+    /// First day (`yyyy-mm-dd`, years 2000 to 2199); 29 days before `to` by default.
+    #[param(value_type = Option<String>)]
+    pub from: Option<Day>,
     /// Last day; today by default.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<String>)]
+    pub to: Option<Day>,
 }
 
 /// Calls created in a range of days as CSV.
@@ -52,6 +54,7 @@ pub async fn calls(
     _admin: AdminUser,
     ApiQuery(q): ApiQuery<CallsExportQuery>,
 ) -> Result<Response, ApiError> {
-    let body = export::calls_csv(state.deps.store.clone(), state.deps.clock.now(), q.from, q.to)?;
+    let body =
+        export::calls_csv(state.deps.store.clone(), state.deps.clock.now(), q.from.map(Day::get), q.to.map(Day::get))?;
     Ok(csv_response("calls.csv", body))
 }

@@ -15,7 +15,8 @@
 //! Around the routes: JSON bodies are limited to 1 MiB (413), CORS follows
 //! `Config::cors_origins`, security headers go on every response, and any
 //! error response that is not already JSON (axum's 404/405, the body limit)
-//! is rewritten into the one error shape.
+//! is rewritten into the one error shape. A panic in a handler answers 500
+//! and leaves the process serving ([`crate::panic`]).
 
 pub mod account;
 pub mod calls;
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(crate::panic::catch_panics())
         .with_state(state)
 }
 

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use chrono::{DateTime, Utc};
+use ibrat_domain::bounds::Instant;
 use ibrat_domain::{Availability, Role, UserId};
 use ibrat_services::users::{self, UserError, UserFilter, UserPatch};
 use serde::Deserialize;
@@ -61,8 +61,12 @@ pub struct UserPatchBody {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    /// Start (RFC 3339, years 2000 to 2199); default 30 days before `to`.
+    #[param(value_type = Option<String>)]
+    pub from: Option<Instant>,
+    /// End (RFC 3339, years 2000 to 2199); default now.
+    #[param(value_type = Option<String>)]
+    pub to: Option<Instant>,
 }
 
 /// A new availability.
@@ -138,7 +142,7 @@ pub async fn stats(
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id: UserId = parse_id(&id)?;
-    Ok(Json(users::stats(&state.deps, &admin.actor(), &id, q.from, q.to).await?))
+    Ok(Json(users::stats(&state.deps, &admin.actor(), &id, q.from.map(Instant::get), q.to.map(Instant::get)).await?))
 }
 
 /// Sets availability: salespeople their own (available or away), admins

@@ -104,17 +104,18 @@ pub async fn change_password(deps: &Deps, actor: &Actor, current: &str, new: &st
     let now = deps.clock.now();
     let rec = users::get(store, &actor.id).await?.ok_or(AuthError::NotFound)?;
     let subjects = throttle::subjects(rec.user.email.as_str(), None);
-    if let Some(secs) = throttle::retry_after(store, &subjects, now).await? {
+    if let Some(secs) = throttle::reserve(store, &subjects, now).await? {
         return Err(AuthError::Throttled { retry_after_secs: secs });
     }
     if !password::verify(current, &rec.password_hash).await {
-        throttle::record_failure(store, &subjects, now).await?;
         return Err(AuthError::WrongPassword);
     }
     let hash = password::hash(new).await?;
     let changes = UserChanges::new(now).password(hash, now);
     let rec = users::update(store, &actor.id, changes).await?.ok_or(AuthError::NotFound)?;
-    throttle::reset(store, &subjects).await?;
+    throttle::succeeded(store, &subjects).await?;
+    // Sockets opened with the old password's tokens close too.
+    crate::realtime::revoke::close_user(deps, &actor.id).await?;
     tracing::info!(user_id = %actor.id, "password changed; earlier sessions revoked");
     issue_session(deps, rec.user).await
 }

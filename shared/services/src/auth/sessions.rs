@@ -96,7 +96,9 @@ pub async fn login(deps: &Deps, email: &str, password: &str, client_addr: Option
     let now = deps.clock.now();
     let normalized = email.trim().to_lowercase();
     let subjects = throttle::subjects(&normalized, client_addr);
-    if let Some(secs) = throttle::retry_after(store, &subjects, now).await? {
+    // Counted before the password is checked, so parallel guesses cannot
+    // all pass a lockout read before any failure is recorded.
+    if let Some(secs) = throttle::reserve(store, &subjects, now).await? {
         return Err(AuthError::Throttled { retry_after_secs: secs });
     }
     let record = match Email::parse(&normalized) {
@@ -111,14 +113,13 @@ pub async fn login(deps: &Deps, email: &str, password: &str, client_addr: Option
         }
     };
     let Some(rec) = record.filter(|_| ok) else {
-        throttle::record_failure(store, &subjects, now).await?;
         tracing::info!("login failed");
         return Err(AuthError::InvalidCredentials);
     };
     if !rec.user.active {
         return Err(AuthError::Inactive);
     }
-    throttle::reset(store, &subjects).await?;
+    throttle::succeeded(store, &subjects).await?;
     tracing::info!(user_id = %rec.user.id, "login");
     issue_session(deps, rec.user).await
 }

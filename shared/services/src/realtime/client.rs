@@ -4,6 +4,7 @@
 //! sends can crash the handler.
 
 use chrono::{DateTime, Utc};
+use ibrat_domain::bounds::Instant;
 use ibrat_domain::{Availability, CallId, Disposition};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -17,6 +18,9 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// The error code for a message from a connection the registry does not
 /// know (swept as silent, or never registered): the client must reconnect.
 pub const UNKNOWN_CONNECTION: &str = "unknown_connection";
+/// Error code when the connection's user lost the rights it was opened with
+/// (deactivated, role changed, password changed); the server then closes it.
+pub const SESSION_REVOKED: &str = "session_revoked";
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
@@ -34,7 +38,7 @@ enum ClientMessage {
         call_id: String,
         outcome: String,
         #[serde(default)]
-        callback_at: Option<DateTime<Utc>>,
+        callback_at: Option<Instant>,
         #[serde(default)]
         notes: Option<String>,
         #[serde(default)]
@@ -121,6 +125,15 @@ pub async fn handle_client_message(deps: &Deps, connection_id: &str, text: &str)
             return ClientReply::error(None, "unavailable", "try again shortly");
         }
     };
+    // The rights the connection was opened with may be gone since.
+    match super::revoke::entitled(deps, &conn).await {
+        Ok(true) => {}
+        Ok(false) => return ClientReply::error(None, SESSION_REVOKED, "your access has changed; sign in again"),
+        Err(e) => {
+            tracing::warn!(connection_id, error = %e, "could not re-check the connection's user");
+            return ClientReply::error(None, "unavailable", "try again shortly");
+        }
+    }
     match message {
         ClientMessage::Ping { request_id } => ClientReply::ack("ping", request_id, json!({ "ts": deps.clock.now() })),
         ClientMessage::SetAvailability { availability, request_id } => {
@@ -136,7 +149,7 @@ pub async fn handle_client_message(deps: &Deps, connection_id: &str, text: &str)
             let Ok(call_id) = CallId::parse(&call_id) else {
                 return ClientReply::error(request_id, "validation_failed", "call_id is not a call id");
             };
-            let disposition = match parse_disposition(&outcome, callback_at) {
+            let disposition = match parse_disposition(&outcome, callback_at.map(Instant::get)) {
                 Ok(d) => d,
                 Err(message) => return ClientReply::error(request_id, "validation_failed", message),
             };

@@ -10,6 +10,7 @@ pub use crate::repo::connections;
 pub mod fanout;
 pub mod presence;
 pub mod queue_stats;
+pub mod revoke;
 pub mod session;
 
 pub use connections::Connection;

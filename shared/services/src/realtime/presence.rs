@@ -17,6 +17,9 @@ pub struct SweepOutcome {
     pub set_away: usize,
     /// Silent connections forgotten and closed.
     pub removed_connections: usize,
+    /// Connections closed because their user lost the rights they were
+    /// opened with (see [`super::revoke`]).
+    pub revoked_connections: usize,
 }
 
 /// Records a new authenticated connection and announces the user online when
@@ -94,8 +97,9 @@ async fn make_away_if_available(deps: &Deps, user_id: &UserId) -> Result<bool, S
 
 /// The periodic safety net: every available salesperson without a live
 /// connection becomes away, and their silent connections are forgotten and
-/// closed (a forgotten socket left open would keep hearing events).
-/// Costs one query per available salesperson, never a scan.
+/// closed (a forgotten socket left open would keep hearing events), and
+/// connections of users who lost their rights are closed.
+/// Costs one query per available salesperson and one per role, never a scan.
 pub async fn sweep(deps: &Deps) -> Result<SweepOutcome, StoreError> {
     let mut outcome = SweepOutcome::default();
     let cutoff = deps.clock.now() - timeout(deps);
@@ -113,5 +117,6 @@ pub async fn sweep(deps: &Deps) -> Result<SweepOutcome, StoreError> {
             outcome.removed_connections += 1;
         }
     }
+    outcome.revoked_connections = super::revoke::sweep(deps).await?;
     Ok(outcome)
 }

@@ -43,9 +43,15 @@ pub async fn authenticate(deps: &Deps, token: Option<&str>) -> Result<Actor, Con
 }
 
 /// Records an authenticated connection (announcing the user online when it
-/// is their first).
+/// is their first). The user is checked again once the connection is
+/// registered: a deactivation or role change that raced the handshake
+/// closed the connections it could see, and this one it could not.
 pub async fn open(deps: &Deps, connection_id: &str, actor: &Actor) -> Result<Connection, ConnectError> {
     let conn = presence::on_connect(deps, connection_id, &actor.id, actor.role).await?;
+    if !super::revoke::entitled(deps, &conn).await? {
+        presence::on_disconnect(deps, connection_id).await?;
+        return Err(ConnectError::Refused(AuthError::Inactive));
+    }
     tracing::info!(connection_id, user_id = %actor.id, "websocket connected");
     Ok(conn)
 }
@@ -107,7 +113,12 @@ pub async fn answer(deps: &Deps, sender: &dyn ConnectionSender, connection_id: &
             Delivery::Failed
         }
     };
-    let closed = reply.code() == Some(client::UNKNOWN_CONNECTION);
+    let closed = matches!(reply.code(), Some(client::UNKNOWN_CONNECTION | client::SESSION_REVOKED));
+    if reply.code() == Some(client::SESSION_REVOKED) {
+        if let Err(e) = close(deps, connection_id).await {
+            tracing::warn!(connection_id, error = %e, "could not forget a revoked connection");
+        }
+    }
     if closed {
         sender.close(connection_id).await;
     }

@@ -3,7 +3,7 @@
 //! lockout. Items expire a day after the last failure.
 
 use chrono::{DateTime, TimeZone, Utc};
-use ibrat_ports::{Store, StoreError, Update};
+use ibrat_ports::{Condition, Store, StoreError, Update, Value};
 
 use super::keys;
 
@@ -30,20 +30,50 @@ pub async fn get(store: &dyn Store, subject: &str) -> Result<ThrottleState, Stor
     })
 }
 
-/// Counts one more failure atomically; returns the new count.
-pub async fn add_failure(store: &dyn Store, subject: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
-    let update = Update::new().add("failures", 1).set("expires_at", now.timestamp() + THROTTLE_TTL_SECS);
-    let item = store.update(&keys::throttle(subject), update, None).await?;
-    Ok(item.n("failures").unwrap_or(1).clamp(0, u32::MAX as i64) as u32)
+/// Moves the subject from `seen` (as read by [`get`]) to `failures`
+/// attempts, locked until `locked_until` when given, only if nobody moved it
+/// since: of racing attempts exactly one wins each step. Returns false when
+/// another attempt got there first (read again and retry).
+pub async fn advance(
+    store: &dyn Store,
+    subject: &str,
+    seen: ThrottleState,
+    failures: u32,
+    locked_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let same_count = if seen.failures == 0 {
+        Condition::Or(vec![Condition::NotExists("failures".into()), Condition::eq("failures", 0i64)])
+    } else {
+        Condition::eq("failures", i64::from(seen.failures))
+    };
+    let same_lock = match seen.locked_until {
+        None => Condition::NotExists("locked_until".into()),
+        Some(t) => Condition::Eq("locked_until".into(), Value::N(t.timestamp_millis())),
+    };
+    let mut update =
+        Update::new().set("failures", i64::from(failures)).set("expires_at", now.timestamp() + THROTTLE_TTL_SECS);
+    if let Some(until) = locked_until {
+        update = update.set("locked_until", until.timestamp_millis());
+    }
+    match store.update(&keys::throttle(subject), update, Some(same_count.and(same_lock))).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::ConditionFailed { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
-/// Locks the subject out until `until`.
-pub async fn lock_until(store: &dyn Store, subject: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-    let update = Update::new().set("locked_until", until.timestamp_millis());
-    store.update(&keys::throttle(subject), update, None).await.map(|_| ())
+/// Takes back one counted attempt (it turned out to be a success), never
+/// below zero.
+pub async fn refund(store: &dyn Store, subject: &str) -> Result<(), StoreError> {
+    let update = Update::new().add("failures", -1);
+    match store.update(&keys::throttle(subject), update, Some(Condition::Gt("failures".into(), Value::N(0)))).await {
+        Ok(_) | Err(StoreError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
-/// Forgets a subject's failures (after a successful login).
+/// Forgets a subject's count (the account, after a successful login).
 pub async fn reset(store: &dyn Store, subject: &str) -> Result<(), StoreError> {
     store.delete(&keys::throttle(subject), None).await.map(|_| ())
 }

@@ -105,6 +105,37 @@ pub async fn get(store: &dyn Store, id: &UserId) -> Result<Option<UserRecord>, S
     store.get(&keys::user(id)).await?.map(|i| from_item(&i)).transpose()
 }
 
+/// What a session's rights hang on: the user's role and active flag, and
+/// the instant (epoch seconds) before which their sessions no longer count
+/// (set when the password changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    pub active: bool,
+    pub tokens_after: i64,
+}
+
+fn standing_of(item: &Item) -> Result<(UserId, Standing), StoreError> {
+    let id = req_parse(item, "id", UserId::parse)?;
+    let standing = Standing {
+        role: req_enum(item, "role", Role::parse)?,
+        active: item.bool("active").unwrap_or(false),
+        tokens_after: item.n(TOKENS_AFTER).unwrap_or(0),
+    };
+    Ok((id, standing))
+}
+
+/// The standing of one user (None: no such user).
+pub async fn standing(store: &dyn Store, id: &UserId) -> Result<Option<Standing>, StoreError> {
+    store.get(&keys::user(id)).await?.map(|i| standing_of(&i).map(|(_, s)| s)).transpose()
+}
+
+/// The standing of several users at once (missing users are left out).
+pub async fn standings(store: &dyn Store, ids: &[UserId]) -> Result<Vec<(UserId, Standing)>, StoreError> {
+    let keys: Vec<_> = ids.iter().map(keys::user).collect();
+    store.batch_get(&keys).await?.iter().map(standing_of).collect()
+}
+
 /// Reads a user by email (login).
 pub async fn get_by_email(store: &dyn Store, email: &Email) -> Result<Option<UserRecord>, StoreError> {
     let Some(claim) = store.get(&keys::email(email.as_str())).await? else {
