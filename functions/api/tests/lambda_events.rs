@@ -12,7 +12,7 @@ use futures::stream::BoxStream;
 use http_body_util::BodyExt;
 use ibrat_domain::Role;
 use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     BlobError, BlobStore, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
     TelephonyError,
 };
@@ -35,6 +35,18 @@ impl Telephony for NoTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

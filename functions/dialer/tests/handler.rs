@@ -10,7 +10,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use ibrat_domain::{Lead, LeadId, LeadStatus, Phone, Priority, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     Clock, Condition, CreateCall, Item, Key, ManualClock, NoConnections, NullPublisher, Page, PlacedCall, Query, Queue,
     RemoteCall, Store, StoreError, Telephony, TelephonyError, Update, WriteOp,
 };
@@ -33,6 +33,18 @@ impl Telephony for OkTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

@@ -10,7 +10,7 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use chrono::{DateTime, Utc};
 use ibrat_domain::{Availability, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, User, UserId};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     Clock, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, Queue, RemoteCall, Store, Telephony,
     TelephonyError,
 };
@@ -29,6 +29,18 @@ impl Telephony for NoTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

@@ -15,7 +15,7 @@ use ibrat_domain::{
     Availability, CallStatus, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, Settings, User, UserId,
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony, TelephonyError,
 };
 use ibrat_services::dialing::{dial, DialOutcome};
@@ -41,6 +41,18 @@ impl Telephony for Tel {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

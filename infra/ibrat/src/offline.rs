@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
 };
 use ibrat_services::{Config, Deps};
@@ -27,6 +27,17 @@ impl Telephony for NoTelephony {
         Err(unavailable())
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
+        Err(unavailable())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(unavailable())
+    }
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
         Err(unavailable())
     }
 }

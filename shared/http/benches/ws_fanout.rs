@@ -14,7 +14,7 @@ use ibrat_domain::{Availability, Email, EventKind, Role, User, UserId};
 use ibrat_http::ws_fanout::HubFanout;
 use ibrat_http::AppState;
 use ibrat_local::{FsBlobStore, LocalHub, MemQueue, RedbStore};
-use ibrat_ports::{CreateCall, EventPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError};
+use ibrat_ports::{CallInstruction, CreateCall, EventPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError};
 use ibrat_services::auth::jwt;
 use ibrat_services::realtime::Fanout;
 use ibrat_services::{repo, Config, Deps};
@@ -41,6 +41,18 @@ impl Telephony for NoTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

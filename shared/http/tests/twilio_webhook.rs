@@ -22,7 +22,7 @@ use ibrat_domain::{
 };
 use ibrat_http::AppState;
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     Clock, CreateCall, EventPublisher, Item, ManualClock, NoConnections, PlacedCall, Queue, QueueError,
     ReceivedMessage, RemoteCall, Store, Telephony, TelephonyError,
 };
@@ -71,6 +71,31 @@ impl Telephony for Tel {
         Self: 't,
     {
         Box::pin(async { Ok(()) })
+    }
+    fn update_call<'a, 'b, 'c, 't>(
+        &'a self,
+        _sid: &'b str,
+        _instruction: &'c CallInstruction,
+    ) -> BoxFut<'t, Result<(), TelephonyError>>
+    where
+        'a: 't,
+        'b: 't,
+        'c: 't,
+        Self: 't,
+    {
+        Box::pin(async { Ok(()) })
+    }
+    fn list_calls_to<'a, 'b, 't>(
+        &'a self,
+        _to: &'b str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFut<'t, Result<Vec<RemoteCall>, TelephonyError>>
+    where
+        'a: 't,
+        'b: 't,
+        Self: 't,
+    {
+        Box::pin(async { Ok(Vec::new()) })
     }
 }
 

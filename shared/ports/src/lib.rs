@@ -20,4 +20,6 @@ pub use connections::{ConnectionSender, NoConnections, PostError};
 pub use events::{EventPublisher, NullPublisher};
 pub use queue::{Queue, QueueError, ReceivedMessage};
 pub use store::{Condition, Cursor, Item, Key, Page, Query, SkCondition, Store, StoreError, Update, Value, WriteOp};
-pub use telephony::{CreateCall, PlacedCall, RemoteCall, Telephony, TelephonyError};
+pub use telephony::{
+    AmdMode, CallInstruction, CreateCall, MachineDetection, PlacedCall, RemoteCall, Telephony, TelephonyError,
+};

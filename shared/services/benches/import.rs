@@ -23,7 +23,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use ibrat_domain::ImportId;
 use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
 };
 use ibrat_services::{import, Config, Deps};
@@ -40,6 +40,18 @@ impl Telephony for NoTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

@@ -9,11 +9,11 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ibrat_domain::{
-    Availability, Call, CallId, CallOutcome, Disposition, EventKind, Lead, LeadId, LeadStatus, Role, TransitionError,
-    UserId,
+    Availability, Call, CallId, CallOutcome, Disposition, DispositionRecord, EventKind, Lead, LeadId, LeadStatus, Role,
+    TransitionError, UserId,
 };
 use ibrat_ports::store::schema::{GSI1, GSI3};
-use ibrat_ports::{Condition, Key, Query, QueueError, SkCondition, StoreError, Value, WriteOp};
+use ibrat_ports::{Key, Query, QueueError, SkCondition, StoreError, WriteOp};
 use serde::Serialize;
 
 use crate::auth::Actor;
@@ -21,7 +21,7 @@ use crate::context::Deps;
 use crate::leads::{self, LeadError};
 use crate::messages::QueueMessage;
 use crate::repo::page::{self, PageToken};
-use crate::repo::{calls as repo, keys, leads as lead_repo, users as user_repo};
+use crate::repo::{calls as repo, keys, leads as lead_repo, sessions as session_repo, users as user_repo};
 
 /// Longest time range one listing may cover.
 pub const MAX_RANGE_DAYS: i64 = 92;
@@ -250,10 +250,13 @@ fn lead_follows(
 
 /// Records what a salesperson concluded about a connected call (DESIGN.md,
 /// "Salesperson disposition"): only the call's salesperson or an admin, and
-/// only once the call has ended connected. A callback schedules the lead
-/// (ahead of every priority) at that time; do-not-call lists the number and
-/// the lead; wrong number makes the lead invalid. It also ends the
-/// salesperson's wrap-up early.
+/// only once the call has ended connected. Every disposition is kept (who,
+/// when, what); the last is the call's current one. Only the lead's current
+/// call moves the lead, and never while the lead is on a live call: a
+/// disposition on an older call is recorded on that call alone. A callback
+/// schedules the lead (ahead of every priority) at that time; do-not-call
+/// lists the number and the lead; wrong number makes the lead invalid. It
+/// also ends the salesperson's wrap-up early (when their line is up).
 pub async fn record_disposition(
     deps: &Deps,
     actor: &Actor,
@@ -285,8 +288,16 @@ pub async fn record_disposition(
         if let Some(n) = &notes {
             call.notes = Some(n.clone());
         }
+        call.dispositions.push(DispositionRecord {
+            by: actor.id.clone(),
+            at: now,
+            disposition: disposition.clone(),
+            notes: notes.clone(),
+        });
         let mut ops = vec![repo::save_op(&mut call)];
-        let mut lead = lead_repo::get(deps.store.as_ref(), &call.lead_id).await?;
+        let mut lead = lead_repo::get(deps.store.as_ref(), &call.lead_id)
+            .await?
+            .filter(|l| l.last_call_id.as_ref() == Some(&call.id) && !l.status.is_active());
         if let Some(lead) = lead.as_mut() {
             let extra = lead_follows(lead, &disposition, call.salesperson_id.as_ref(), now)?;
             ops.push(lead_repo::save_op(lead));
@@ -321,15 +332,23 @@ pub async fn record_disposition(
     Ok(call)
 }
 
-/// A salesperson in wrap-up becomes available at once (a conditional
-/// update: if they moved on meanwhile, nothing happens).
+/// A salesperson in wrap-up with their line up becomes available at once
+/// (one transaction: if they moved on or lost their line meanwhile,
+/// nothing happens).
 async fn end_wrap_up_early(deps: &Deps, sp: &UserId) -> Result<(), CallError> {
     let now = deps.clock.now();
-    let update = user_repo::availability_update(sp, Availability::Available, now);
-    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
-        .and(Condition::Eq("active".into(), Value::Bool(true)));
-    match deps.store.update(&keys::user(sp), update, Some(condition)).await {
-        Ok(_) => {}
+    let Some(rec) = user_repo::get(deps.store.as_ref(), sp).await? else {
+        return Ok(());
+    };
+    if rec.user.availability != Availability::WrapUp {
+        return Ok(());
+    }
+    let ops = vec![
+        user_repo::end_wrap_up_op(sp, rec.user.availability_since, Availability::Available, now),
+        session_repo::line_is_up(sp),
+    ];
+    match deps.store.transact_write(ops).await {
+        Ok(()) => {}
         Err(e) if e.is_condition_failed() => return Ok(()),
         Err(e) => return Err(e.into()),
     }

@@ -36,6 +36,9 @@ pub enum UserError {
     /// The change would leave no active admin.
     #[error("the last active admin cannot be deactivated or demoted")]
     LastAdmin,
+    /// Ready needs an open line: start a session first.
+    #[error("start a session first: only a salesperson whose line is up can be ready")]
+    NoSession,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -298,7 +301,8 @@ pub async fn stats(
 
 /// Sets availability (DESIGN.md, "Users' availability"). A salesperson may
 /// set only their own, and only `available` or `away`; an admin may set any
-/// salesperson's to `offline`, `available` or `away`. `on_call` and
+/// salesperson's to `offline`, `available` or `away`. `available` (ready)
+/// needs the salesperson's session line up, checked in the same write. `on_call` and
 /// `wrap_up` belong to the system. Setting the current value is a no-op (the
 /// idle-since time, which orders routing, is kept). Emits
 /// `UserAvailability`, and a `Nudge` when someone becomes available.
@@ -331,18 +335,30 @@ pub async fn set_availability(
     if u.availability == Availability::OnCall {
         return Err(UserError::Conflict("on a call; availability changes when it ends".into()));
     }
+    let ready = availability == Availability::Available;
+    if ready && !crate::repo::sessions::get(deps.store.as_ref(), target).await?.is_some_and(|s| s.is_routable()) {
+        return Err(UserError::NoSession);
+    }
     let now = deps.clock.now();
     let update = repo::availability_update(target, availability, now);
     let condition = Condition::eq("availability", u.availability.as_str())
         .and(Condition::Eq("availability_since".into(), ts(u.availability_since)))
         .and(Condition::Eq("active".into(), Value::Bool(true)));
-    let item = match deps.store.update(&keys::user(target), update, Some(condition)).await {
-        Ok(item) => item,
+    let mut ops = vec![WriteOp::Update { key: keys::user(target), update, condition: Some(condition) }];
+    if ready {
+        ops.push(crate::repo::sessions::line_is_up(target));
+    }
+    match deps.store.transact_write(ops).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { failed }) if failed.iter().any(|f| f.index == 1) => {
+            return Err(UserError::NoSession)
+        }
         Err(e) if e.is_condition_failed() => {
             return Err(UserError::Conflict("availability changed meanwhile; try again".into()))
         }
         Err(e) => return Err(e.into()),
-    };
+    }
+    let item = deps.store.get(&keys::user(target)).await?.ok_or(UserError::NotFound)?;
     tracing::info!(user_id = %target, by = %actor.id, availability = availability.as_str(), "availability set");
     deps.emit(EventKind::UserAvailability { user_id: target.clone(), availability }).await;
     if availability == Availability::Available {
@@ -373,6 +389,7 @@ pub fn error_code(e: &UserError) -> &'static str {
         UserError::Validation(_) => "validation_failed",
         UserError::Conflict(_) => "conflict",
         UserError::LastAdmin => "last_admin",
+        UserError::NoSession => "no_session",
         UserError::Store(e) if e.is_retryable() => "unavailable",
         UserError::Store(_) => "internal",
     }

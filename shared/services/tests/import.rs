@@ -12,7 +12,7 @@ use futures::StreamExt;
 use ibrat_domain::{Event, EventKind, ImportId, LeadId, LeadStatus, Phone, Priority, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::store::schema::GSI2;
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall, Telephony,
     TelephonyError,
 };
@@ -33,6 +33,18 @@ impl Telephony for NoTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 

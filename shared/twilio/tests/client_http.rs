@@ -4,12 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use ibrat_ports::{CreateCall, Telephony, TelephonyError};
+use ibrat_ports::{AmdMode, CallInstruction, CreateCall, MachineDetection, Telephony, TelephonyError};
 use ibrat_twilio::TwilioClient;
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -42,6 +42,8 @@ async fn create(State(seen): State<Seen>, Path(account): Path<String>, headers: 
         "+15005550002" => error(429, 20429, &[("retry-after", "2")]),
         "+15005550003" => error(503, 20500, &[]),
         "+15005550004" => error(401, 20003, &[]),
+        // Accepted, but the answer cannot be read: the call may exist.
+        "+15005550005" => (StatusCode::CREATED, "<html>gateway</html>").into_response(),
         _ => (
             StatusCode::CREATED,
             r#"{"sid":"CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","status":"queued","direction":"outbound-api","answered_by":null,"duration":null}"#,
@@ -51,6 +53,9 @@ async fn create(State(seen): State<Seen>, Path(account): Path<String>, headers: 
 }
 
 async fn fetch(Path((_account, call)): Path<(String, String)>) -> Response {
+    if call == "CAgone.json" {
+        return error(404, 20404, &[]);
+    }
     if call == "CAmissing.json" {
         return error(404, 20404, &[]);
     }
@@ -61,11 +66,34 @@ async fn fetch(Path((_account, call)): Path<(String, String)>) -> Response {
         .into_response()
 }
 
+async fn update(
+    State(seen): State<Seen>,
+    Path((account, call)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    seen.0.lock().unwrap().push((format!("{account}/{call}"), auth, body));
+    fetch(Path((account, call))).await
+}
+
+async fn list(State(seen): State<Seen>, RawQuery(query): RawQuery) -> Response {
+    seen.0.lock().unwrap().push(("list".into(), String::new(), query.unwrap_or_default()));
+    (
+        StatusCode::OK,
+        r#"{"calls":[
+            {"sid":"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","status":"ringing","answered_by":null,"duration":null,"to":"+998901234567","date_created":"Wed, 02 Dec 2026 02:00:05 +0000"},
+            {"sid":"CAcccccccccccccccccccccccccccccccc","status":"completed","answered_by":"human","duration":"12","to":"+998901234567","date_created":"Tue, 01 Dec 2026 09:00:00 +0000"}
+        ],"page":0,"page_size":50,"next_page_uri":null}"#,
+    )
+        .into_response()
+}
+
 async fn server() -> (String, Seen) {
     let seen = Seen::default();
     let app = Router::new()
-        .route("/2010-04-01/Accounts/{account}/Calls.json", post(create))
-        .route("/2010-04-01/Accounts/{account}/Calls/{call}", get(fetch).post(fetch))
+        .route("/2010-04-01/Accounts/{account}/Calls.json", post(create).get(list))
+        .route("/2010-04-01/Accounts/{account}/Calls/{call}", get(fetch).post(update))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -80,7 +108,7 @@ fn call(to: &str) -> CreateCall {
         url: "https://hooks.example.com/twilio/voice?call_id=c1".into(),
         status_callback: "https://hooks.example.com/twilio/status?call_id=c1".into(),
         timeout_secs: 30,
-        machine_detection: true,
+        machine_detection: Some(MachineDetection { mode: AmdMode::DetectMessageEnd, async_callback: None }),
     }
 }
 
@@ -98,7 +126,7 @@ async fn creates_a_call_with_basic_auth_and_every_callback_event() {
     assert_eq!(auth, format!("Basic {expected}"));
     assert!(body.contains("To=%2B998901234567"));
     assert_eq!(body.matches("StatusCallbackEvent=").count(), 4);
-    assert!(body.contains("MachineDetection=Enable"));
+    assert!(body.contains("MachineDetection=DetectMessageEnd"));
     assert!(body.contains("Timeout=30"));
 }
 
@@ -114,6 +142,37 @@ async fn maps_twilio_errors() {
     assert!(matches!(down, TelephonyError::Unavailable(_)) && down.is_retryable());
     let auth = client.create_call(&call("+15005550004")).await.unwrap_err();
     assert!(matches!(auth, TelephonyError::Auth(_)) && !auth.is_retryable());
+    // Twilio said yes in a way we cannot read: never resent.
+    let unknown = client.create_call(&call("+15005550005")).await.unwrap_err();
+    assert!(matches!(unknown, TelephonyError::Ambiguous(_)) && !unknown.is_retryable(), "{unknown:?}");
+}
+
+#[tokio::test]
+async fn updates_a_live_call_with_twiml() {
+    let (base, seen) = server().await;
+    let client = TwilioClient::with_base_url(SID, "secret", &base).unwrap();
+    let twiml = "<Response><Dial><Conference>agent-u1</Conference></Dial></Response>";
+    client.update_call("CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &CallInstruction::Twiml(twiml.into())).await.unwrap();
+    let (path, _, body) = seen.0.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(path, format!("{SID}/CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json"));
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
+    assert_eq!(form, vec![("Twiml".to_string(), twiml.to_string())]);
+    let gone = client.update_call("CAgone", &CallInstruction::Url("https://h/x".into())).await.unwrap_err();
+    assert_eq!(gone, TelephonyError::NotFound);
+}
+
+#[tokio::test]
+async fn lists_calls_to_a_number_since_a_time() {
+    let (base, seen) = server().await;
+    let client = TwilioClient::with_base_url(SID, "secret", &base).unwrap();
+    let since = chrono::DateTime::parse_from_rfc3339("2026-12-02T02:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let calls = client.list_calls_to("+998901234567", since).await.unwrap();
+    assert_eq!(calls.len(), 1, "the call before `since` is left out: {calls:?}");
+    assert_eq!(calls[0].sid, "CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    assert_eq!(calls[0].status, "ringing");
+    assert_eq!(calls[0].to.as_deref(), Some("+998901234567"));
+    let (_, _, query) = seen.0.lock().unwrap().last().cloned().unwrap();
+    assert!(query.contains("To=%2B998901234567"), "{query}");
 }
 
 #[tokio::test]

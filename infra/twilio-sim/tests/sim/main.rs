@@ -10,7 +10,7 @@ mod webhooks;
 
 use std::time::Duration;
 
-use ibrat_ports::CreateCall;
+use ibrat_ports::{AmdMode, CreateCall, MachineDetection};
 use ibrat_twilio::TwilioClient;
 use twilio_sim::{SimConfig, Simulator};
 use webhooks::Webhooks;
@@ -62,7 +62,7 @@ impl Harness {
             url: self.hooks.url(&format!("/voice?mode={mode}{hold}")),
             status_callback: self.hooks.url(&format!("/status?mode={mode}{hold}")),
             timeout_secs: 30,
-            machine_detection: true,
+            machine_detection: Some(MachineDetection { mode: AmdMode::Enable, async_callback: None }),
         }
     }
 

@@ -21,7 +21,7 @@ use ibrat_domain::{
 };
 use ibrat_http::AppState;
 use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{
+use ibrat_ports::{CallInstruction, 
     BlobError, BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
     Telephony, TelephonyError, WriteOp,
 };
@@ -58,6 +58,18 @@ impl Telephony for OkTelephony {
     }
     async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
         Ok(())
+    }
+
+    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
+        Err(TelephonyError::NotFound)
+    }
+
+    async fn list_calls_to(
+        &self,
+        _to: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RemoteCall>, TelephonyError> {
+        Ok(Vec::new())
     }
 }
 
@@ -243,6 +255,10 @@ impl Harness {
             ringing_at: Some(now),
             answered_at: Some(now),
             bridged_at: Some(now),
+            connected_at: Some(now),
+            safe_harbor_at: None,
+            placement_unknown_at: None,
+            dispositions: Vec::new(),
             ended_at: Some(now + Duration::seconds(120)),
             last_sequence: None,
             version: 1,

@@ -11,7 +11,9 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ibrat_domain::timezone::parse_zone;
 use ibrat_domain::{Call, CallId, CallStatus, EventKind, LeadId, LeadStatus};
-use ibrat_ports::{Condition, CreateCall, StoreError, TelephonyError, Update, Value, WriteOp};
+use ibrat_ports::{
+    AmdMode, Condition, CreateCall, MachineDetection, StoreError, TelephonyError, Update, Value, WriteOp,
+};
 use tracing::Instrument;
 
 use super::common::{defer_to_window, hold_for_zone, lead_event, lead_save_op, save_lead, version_is};
@@ -57,6 +59,11 @@ pub enum DialOutcome {
     AuthRefused { call_id: CallId },
     /// Recovery closed the call while this dialer waited; nothing placed.
     Superseded { call_id: CallId },
+    /// Twilio may or may not have placed the call (a timeout, a lost
+    /// connection, an unreadable answer). It is never resent: the call is
+    /// marked unknown and the lead stays claimed until a callback or
+    /// recovery (asking Twilio) settles it.
+    Unknown { call_id: CallId, reason: String },
 }
 
 /// Tunables of the dialer step (defaults suit production; tests shorten
@@ -185,29 +192,7 @@ async fn claim(deps: &Deps, lead_id: &LeadId, manual: bool) -> Result<Claim, Dia
         return Ok(Claim::Refused(DialOutcome::NoCapacity));
     }
 
-    let call = Call {
-        id: CallId::new(),
-        lead_id: lead.id.clone(),
-        salesperson_id: None,
-        twilio_sid: None,
-        status: CallStatus::Created,
-        answered_by: None,
-        ring_secs: None,
-        talk_secs: None,
-        outcome: None,
-        disposition: None,
-        notes: None,
-        recording_url: None,
-        attempt: lead.attempts + 1,
-        created_at: now,
-        initiated_at: None,
-        ringing_at: None,
-        answered_at: None,
-        bridged_at: None,
-        ended_at: None,
-        last_sequence: None,
-        version: 1,
-    };
+    let call = Call::new(CallId::new(), lead.id.clone(), lead.attempts + 1, now);
     let mut claimed = lead.clone();
     claimed.status = LeadStatus::Dialing;
     claimed.attempts += 1;
@@ -293,7 +278,14 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
         url: format!("{base}/twilio/voice?call_id={}", call.id),
         status_callback: format!("{base}/twilio/status?call_id={}", call.id),
         timeout_secs: settings.ring_timeout(),
-        machine_detection: settings.machine_detection,
+        machine_detection: settings.machine_detection.then_some(MachineDetection {
+            // Synchronous, waiting for a machine's greeting to end: a person
+            // is classed as soon as they stop speaking (the voice request
+            // comes then), a machine only at its beep, when a voicemail drop
+            // must start. See docs/DESIGN.md, "Answering machines".
+            mode: AmdMode::DetectMessageEnd,
+            async_callback: None,
+        }),
     };
     let mut backoff = opts.backoff;
     let mut attempt = 1;
@@ -327,6 +319,11 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
             }
             Err(e) if e.is_retryable() => {
                 return requeue(deps, &call, opts, &e.to_string()).await;
+            }
+            Err(TelephonyError::Ambiguous(reason)) => {
+                tracing::warn!(reason, "placing the call: outcome unknown; never resent, left for recovery");
+                mark_unknown(deps, &call.id).await?;
+                return Ok(DialOutcome::Unknown { call_id: call.id, reason });
             }
             Err(TelephonyError::InvalidNumber { code, message }) => {
                 tracing::info!(code, message, "number refused; lead becomes invalid");
@@ -367,8 +364,35 @@ async fn requeue(deps: &Deps, call: &Call, opts: &DialOptions, reason: &str) -> 
     }
 }
 
+/// Marks the call's placement unknown (version-conditioned; a callback that
+/// already brought its SID wins and nothing is marked).
+async fn mark_unknown(deps: &Deps, call_id: &CallId) -> Result<(), DialingError> {
+    for _ in 0..8 {
+        let Some(call) = repo::calls::get(deps.store.as_ref(), call_id).await? else {
+            return Err(DialingError::Invalid(format!("claimed call {call_id} vanished")));
+        };
+        if call.twilio_sid.is_some() || call.status.is_terminal() {
+            return Ok(());
+        }
+        let update = repo::calls::placement_unknown(deps.clock.now()).set("version", Value::N(call.version as i64 + 1));
+        match deps.store.update(&keys::call(call_id), update, Some(version_is(call.version))).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_condition_failed() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DialingError::Contention(format!("marking call {call_id} unknown kept losing races")))
+}
+
+/// Records a SID learnt later (recovery found the call at Twilio), settling
+/// an unknown placement.
+pub(crate) async fn adopt_sid(deps: &Deps, call_id: &CallId, sid: &str) -> Result<(), DialingError> {
+    store_sid(deps, call_id, sid).await
+}
+
 /// Records Twilio's SID on the call with a version-conditioned update
-/// (progress callbacks may already have moved the call).
+/// (progress callbacks may already have moved the call); an unknown
+/// placement is settled with it.
 async fn store_sid(deps: &Deps, call_id: &CallId, sid: &str) -> Result<(), DialingError> {
     for _ in 0..8 {
         let Some(item) = deps.store.get(&keys::call(call_id)).await? else {
@@ -378,7 +402,7 @@ async fn store_sid(deps: &Deps, call_id: &CallId, sid: &str) -> Result<(), Diali
             return Ok(());
         }
         let version = item.n("version").unwrap_or(0).max(0) as u64;
-        let update = Update::new().set("twilio_sid", sid).set("version", Value::N(version as i64 + 1));
+        let update = repo::calls::placement_resolved(Update::new(), sid).set("version", Value::N(version as i64 + 1));
         match deps.store.update(&keys::call(call_id), update, Some(version_is(version))).await {
             Ok(_) => return Ok(()),
             Err(e) if e.is_condition_failed() => continue,

@@ -11,6 +11,7 @@ pub mod leads;
 pub mod pacing;
 pub mod page;
 pub mod rate;
+pub mod sessions;
 pub mod settings;
 pub mod stats;
 pub mod throttle;

@@ -2,7 +2,7 @@
 //! leaves this module except to the password check) and the email claim.
 
 use chrono::{DateTime, Utc};
-use ibrat_domain::{Availability, Email, Phone, Role, User, UserId};
+use ibrat_domain::{Availability, CallId, Email, Phone, Role, User, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3};
 use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update, Value, WriteOp};
 
@@ -72,6 +72,46 @@ pub fn availability_update(id: &UserId, availability: Availability, now: DateTim
     } else {
         u.remove(GSI3.pk).remove(GSI3.sk)
     }
+}
+
+/// The user attribute naming the call a salesperson is on.
+pub const CURRENT_CALL: &str = "current_call_id";
+
+/// A user as stored, with the call they are on (when on one).
+pub async fn get_with_call(store: &dyn Store, id: &UserId) -> Result<Option<(UserRecord, Option<CallId>)>, StoreError> {
+    let Some(item) = store.get(&keys::user(id)).await? else {
+        return Ok(None);
+    };
+    let rec = from_item(&item)?;
+    let call = opt_parse(&item, CURRENT_CALL, CallId::parse)?;
+    Ok(Some((rec, call)))
+}
+
+/// The move of a user to `availability` whatever they were doing, clearing
+/// any current call (a session ending takes them off the routing index).
+pub fn force_availability_op(id: &UserId, availability: Availability, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update {
+        key: keys::user(id),
+        update: availability_update(id, availability, now).remove(CURRENT_CALL),
+        condition: Some(Condition::exists()),
+    }
+}
+
+/// The move of an active user to `available` unless they are on a call
+/// (their line just came up).
+pub fn ready_unless_on_call_op(id: &UserId, now: DateTime<Utc>) -> WriteOp {
+    let condition = Condition::Ne("availability".into(), Value::from(Availability::OnCall.as_str()))
+        .and(Condition::Eq("active".into(), Value::Bool(true)));
+    WriteOp::Update { key: keys::user(id), update: availability_update(id, Availability::Available, now), condition: Some(condition) }
+}
+
+/// The move of a user still in the wrap-up that began at `since` to
+/// `to` (the end of wrap-up: ready again, or away when their line is gone).
+pub fn end_wrap_up_op(id: &UserId, since: DateTime<Utc>, to: Availability, now: DateTime<Utc>) -> WriteOp {
+    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
+        .and(Condition::Eq("availability_since".into(), ts(since)))
+        .and(Condition::Exists("pk".into()));
+    WriteOp::Update { key: keys::user(id), update: availability_update(id, to, now), condition: Some(condition) }
 }
 
 /// Errors creating a user.
