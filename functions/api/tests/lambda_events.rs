@@ -12,9 +12,9 @@ use futures::stream::BoxStream;
 use http_body_util::BodyExt;
 use ibrat_domain::Role;
 use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    BlobError, BlobStore, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
-    TelephonyError,
+use ibrat_ports::{
+    BlobError, BlobStore, CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall,
+    RemoteCall, Telephony, TelephonyError,
 };
 use ibrat_services::auth::{jwt, EnsureAdmin};
 use ibrat_services::{repo, Config, Deps};

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use fn_csv_import::{decode_key, handle, RecordOutcome};
 use ibrat_domain::{ImportId, LeadId, LeadStatus, Phone, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    BlobError, BlobStore, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
-    TelephonyError,
+use ibrat_ports::{
+    BlobError, BlobStore, CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall,
+    RemoteCall, Telephony, TelephonyError,
 };
 use ibrat_services::import::{ImportError, ImportStatus};
 use ibrat_services::repo::{keys, leads as lead_repo};

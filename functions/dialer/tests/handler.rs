@@ -10,9 +10,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use ibrat_domain::{Lead, LeadId, LeadStatus, Phone, Priority, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    Clock, Condition, CreateCall, Item, Key, ManualClock, NoConnections, NullPublisher, Page, PlacedCall, Query, Queue,
-    RemoteCall, Store, StoreError, Telephony, TelephonyError, Update, WriteOp,
+use ibrat_ports::{
+    CallInstruction, Clock, Condition, CreateCall, Item, Key, ManualClock, NoConnections, NullPublisher, Page,
+    PlacedCall, Query, Queue, RemoteCall, Store, StoreError, Telephony, TelephonyError, Update, WriteOp,
 };
 use ibrat_services::messages::QueueMessage;
 use ibrat_services::{repo, Config, Deps};

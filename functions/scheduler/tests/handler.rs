@@ -10,9 +10,9 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use chrono::{DateTime, Utc};
 use ibrat_domain::{Availability, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, User, UserId};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    Clock, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, Queue, RemoteCall, Store, Telephony,
-    TelephonyError,
+use ibrat_ports::{
+    CallInstruction, Clock, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, Queue, RemoteCall,
+    Store, Telephony, TelephonyError,
 };
 use ibrat_services::messages::QueueMessage;
 use ibrat_services::{repo, Config, Deps};

@@ -15,8 +15,9 @@ use ibrat_domain::{
     Availability, CallStatus, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, Settings, User, UserId,
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony, TelephonyError,
+use ibrat_ports::{
+    CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
+    TelephonyError,
 };
 use ibrat_services::dialing::{dial, DialOutcome};
 use ibrat_services::{repo, Config, Deps};

@@ -12,8 +12,9 @@ use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsock
 use chrono::{DateTime, Duration, Utc};
 use ibrat_domain::{Availability, Email, Role, User, UserId};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    Clock, ConnectionSender, CreateCall, ManualClock, PlacedCall, PostError, RemoteCall, Telephony, TelephonyError,
+use ibrat_ports::{
+    CallInstruction, Clock, ConnectionSender, CreateCall, ManualClock, PlacedCall, PostError, RemoteCall, Telephony,
+    TelephonyError,
 };
 use ibrat_services::auth::jwt;
 use ibrat_services::realtime::{connections, Fanout};

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
+use ibrat_ports::{
+    CallInstruction, CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony,
+    TelephonyError,
 };
 use ibrat_services::{Config, Deps};
 

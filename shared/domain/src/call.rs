@@ -184,7 +184,6 @@ impl Disposition {
 pub struct DispositionRecord {
     pub by: UserId,
     pub at: DateTime<Utc>,
-    #[serde(flatten)]
     pub disposition: Disposition,
     pub notes: Option<String>,
 }

@@ -14,7 +14,9 @@ use ibrat_domain::{Availability, Email, EventKind, Role, User, UserId};
 use ibrat_http::ws_fanout::HubFanout;
 use ibrat_http::AppState;
 use ibrat_local::{FsBlobStore, LocalHub, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, CreateCall, EventPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError};
+use ibrat_ports::{
+    CallInstruction, CreateCall, EventPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
+};
 use ibrat_services::auth::jwt;
 use ibrat_services::realtime::Fanout;
 use ibrat_services::{repo, Config, Deps};

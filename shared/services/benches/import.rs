@@ -23,8 +23,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use ibrat_domain::ImportId;
 use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
+use ibrat_ports::{
+    CallInstruction, CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony,
+    TelephonyError,
 };
 use ibrat_services::{import, Config, Deps};
 

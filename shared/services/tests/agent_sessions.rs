@@ -29,7 +29,10 @@ async fn a_session_calls_the_phone_and_is_routable_once_in_the_room() {
     assert!(req.machine_detection.is_none(), "no detection on a salesperson's own line");
     let started = h.session(&sp).await.started_at.timestamp_millis();
     assert_eq!(req.url, format!("https://dialer.example.com/twilio/agent?user_id={sp}&session={started}"));
-    assert_eq!(req.status_callback, format!("https://dialer.example.com/twilio/agent-status?user_id={sp}&session={started}"));
+    assert_eq!(
+        req.status_callback,
+        format!("https://dialer.example.com/twilio/agent-status?user_id={sp}&session={started}")
+    );
     // Not ready before the line is up.
     let refused = users::set_availability(&h.deps, &h.actor(&sp), &sp, Availability::Available).await;
     assert!(matches!(refused, Err(UserError::NoSession)), "{refused:?}");
@@ -40,7 +43,8 @@ async fn a_session_calls_the_phone_and_is_routable_once_in_the_room() {
     let answer = sessions::on_agent_voice(&h.deps, &h.session_ref(&s), &sid).await.unwrap();
     assert_eq!(answer, AgentVoiceDecision::JoinRoom { room: format!("agent-{sp}") });
     // Another leg claiming this session is hung up.
-    let other = sessions::on_agent_voice(&h.deps, &h.session_ref(&s), "CA0000000000000000000000000000beef").await.unwrap();
+    let other =
+        sessions::on_agent_voice(&h.deps, &h.session_ref(&s), "CA0000000000000000000000000000beef").await.unwrap();
     assert_eq!(other, AgentVoiceDecision::Hangup);
 
     assert_eq!(h.room(&sp, ConferenceEventKind::Join, &sid).await, ConferenceOutcome::LineUp);
@@ -48,8 +52,10 @@ async fn a_session_calls_the_phone_and_is_routable_once_in_the_room() {
     let view = sessions::view(&h.deps, &sp).await.unwrap().unwrap();
     assert_eq!((view.line, view.availability), (LineState::Up, Availability::Available));
     assert!(view.line_up_at.is_some());
-    assert!(h.events().iter().any(|e| matches!(e,
-        EventKind::SessionUpdated { line: LineState::Up, availability: Availability::Available, .. })));
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        EventKind::SessionUpdated { line: LineState::Up, availability: Availability::Available, .. }
+    )));
     // A second start while open is refused.
     assert!(matches!(sessions::start(&h.deps, &h.actor(&sp)).await, Err(SessionError::Active)));
     // Away and back to ready are the salesperson's own while the line is up.
@@ -110,7 +116,10 @@ async fn hanging_up_the_lead_keeps_the_line_and_wrap_up_returns_to_ready() {
     // Twilio reports the lead leaving the room: the conversation is over.
     h.room(&sp, ConferenceEventKind::Join, &sid).await;
     h.advance(Duration::seconds(20));
-    assert_eq!(h.room(&sp, ConferenceEventKind::Leave, &sid).await, ConferenceOutcome::LeadLeft { call_id: call_id.clone() });
+    assert_eq!(
+        h.room(&sp, ConferenceEventKind::Leave, &sid).await,
+        ConferenceOutcome::LeadLeft { call_id: call_id.clone() }
+    );
     let view = sessions::view(&h.deps, &sp).await.unwrap().unwrap();
     assert_eq!((view.line, view.availability), (LineState::Up, Availability::WrapUp));
     assert!(view.wrap_up_until.is_some());
@@ -118,10 +127,10 @@ async fn hanging_up_the_lead_keeps_the_line_and_wrap_up_returns_to_ready() {
     assert_eq!(h.session(&sp).await.agent_call_sid.as_deref(), Some(agent_sid.as_str()));
 
     // The delayed end of wrap-up makes them ready again.
-    let wrap = h.queue.receive(10, std::time::Duration::ZERO).await.unwrap();
+    let since = view.availability_since.timestamp_millis();
     h.advance(Duration::seconds(11));
-    let wrap = wrap.into_iter().find(|m| m.body.contains("wrap_up_end")).expect("WrapUpEnd queued");
-    let out = handle_message(&h.deps, &wrap.body).await.unwrap();
+    let body = QueueMessage::WrapUpEnd { user_id: sp.clone(), since_ms: since }.to_body();
+    let out = handle_message(&h.deps, &body).await.unwrap();
     assert!(matches!(out, MessageOutcome::WrapUpEnded { .. }), "{out:?}");
     assert_eq!(h.availability(&sp).await, Availability::Available);
 }
@@ -197,14 +206,14 @@ async fn a_stuck_wrap_up_is_swept_back() {
     for (n, sp) in [(1, &up), (2, &gone)] {
         let lead = h.lead(n).await;
         let DialOutcome::Placed { call_id, sid } = dial(&h.deps, &lead.id, true).await.unwrap() else { panic!() };
-        let d = on_voice(&h.deps, &call_id, VoiceInput { answered_by: None, call_sid: Some(sid.clone()) }).await.unwrap();
+        let d =
+            on_voice(&h.deps, &call_id, VoiceInput { answered_by: None, call_sid: Some(sid.clone()) }).await.unwrap();
         let VoiceDecision::JoinRoom(join) = d else { panic!("{d:?}") };
         assert_eq!(&join.salesperson_id, sp);
         h.room(sp, ConferenceEventKind::Join, &sid).await;
         h.room(sp, ConferenceEventKind::Leave, &sid).await;
         assert_eq!(h.availability(sp).await, Availability::WrapUp);
     }
-    h.queue.receive(100, std::time::Duration::ZERO).await.unwrap();
     // The second one's line is lost meanwhile, without the session noticing.
     let mut s = h.session(&gone).await;
     s.line = LineState::Ended;

@@ -14,9 +14,9 @@ use ibrat_domain::{
     LeadStatus, LineState, Phone, Priority, Region, Role, Settings, User, UserId,
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, RemoteCall, Store, Telephony,
-    TelephonyError,
+use ibrat_ports::{
+    CallInstruction, Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, RemoteCall, Store,
+    Telephony, TelephonyError,
 };
 use ibrat_services::callflow::{
     on_room_leg, on_status, on_voice, settle, HangupReason, IgnoreReason, RoomLeg, StatusOutcome, StatusUpdate,
@@ -380,13 +380,17 @@ async fn connected_only_when_the_lead_joins_and_over_when_it_leaves() {
     let left = ms(h.now());
     assert_eq!(on_room_leg(&h.deps, &sp, &sid, RoomLeg::Left).await.unwrap(), Some(call_id.clone()));
     let call = h.call(&call_id).await;
-    assert_eq!((call.status, call.outcome, call.talk_secs), (CallStatus::Completed, Some(CallOutcome::Connected), Some(75)));
+    assert_eq!(
+        (call.status, call.outcome, call.talk_secs),
+        (CallStatus::Completed, Some(CallOutcome::Connected), Some(75))
+    );
     assert_eq!(h.user(&sp).await, (Availability::WrapUp, None));
     let legs = repo::calls::salesperson_legs(h.store.as_ref(), &sp).await.unwrap();
     assert_eq!(legs[0].released_at, Some(left));
     assert_eq!(repo::leads::get(h.store.as_ref(), &lead.id).await.unwrap().unwrap().status, LeadStatus::Completed);
     // The final status afterwards is a duplicate.
-    let done = StatusUpdate { call_sid: Some(sid.clone()), duration: Some(76), ..update(TwilioCallStatus::Completed, 5) };
+    let done =
+        StatusUpdate { call_sid: Some(sid.clone()), duration: Some(76), ..update(TwilioCallStatus::Completed, 5) };
     let out = on_status(&h.deps, &call_id, done).await.unwrap();
     assert!(matches!(out, StatusOutcome::Finished { outcome: FinishOutcome::AlreadyFinished, .. }), "{out:?}");
     assert_eq!(h.call(&call_id).await.talk_secs, Some(75));
@@ -401,7 +405,8 @@ async fn a_final_status_before_the_join_never_closes_the_call_as_connected() {
     let sid = h.call(&late_join).await.twilio_sid.unwrap();
     on_voice(&h.deps, &late_join, person(&sid)).await.unwrap();
     h.clock.advance(Duration::seconds(30));
-    let done = StatusUpdate { call_sid: Some(sid.clone()), duration: Some(30), ..update(TwilioCallStatus::Completed, 4) };
+    let done =
+        StatusUpdate { call_sid: Some(sid.clone()), duration: Some(30), ..update(TwilioCallStatus::Completed, 4) };
     let out = on_status(&h.deps, &late_join, done).await.unwrap();
     assert_eq!(out, StatusOutcome::Ignored { reason: IgnoreReason::AwaitingRoom });
     assert_eq!(h.call(&late_join).await.status, CallStatus::Bridged);

@@ -9,7 +9,7 @@ use dialing_common::*;
 use ibrat_domain::{
     Availability, CallId, CallOutcome, CallStatus, EventKind, LeadStatus, Phone, Priority, Region, UserId,
 };
-use ibrat_ports::{Store, TelephonyError};
+use ibrat_ports::{AmdMode, MachineDetection, Store, TelephonyError};
 use ibrat_services::dialing::queue::next_due;
 use ibrat_services::dialing::recovery::{reconcile_with, RecoveryOptions};
 use ibrat_services::dialing::{
@@ -66,7 +66,8 @@ async fn the_same_dial_delivered_three_times_gives_one_call() {
     assert_eq!(req.from, h.deps.config.twilio_from);
     assert_eq!(req.url, format!("https://dialer.example.com/twilio/voice?call_id={call_id}"));
     assert_eq!(req.status_callback, format!("https://dialer.example.com/twilio/status?call_id={call_id}"));
-    assert_eq!((req.timeout_secs, req.machine_detection), (30, true));
+    let amd = MachineDetection { mode: AmdMode::DetectMessageEnd, async_callback: None };
+    assert_eq!((req.timeout_secs, req.machine_detection.clone()), (30, Some(amd)));
     let call = repo::calls::get(h.store.as_ref(), &call_id).await.unwrap().unwrap();
     assert_eq!(call.twilio_sid.as_deref(), Some(sid.as_str()));
     assert_eq!(call.status, CallStatus::Created);

@@ -12,9 +12,9 @@ use futures::StreamExt;
 use ibrat_domain::{Event, EventKind, ImportId, LeadId, LeadStatus, Phone, Priority, Region};
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
 use ibrat_ports::store::schema::GSI2;
-use ibrat_ports::{CallInstruction, 
-    BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall, Telephony,
-    TelephonyError,
+use ibrat_ports::{
+    BlobStore, CallInstruction, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
+    Telephony, TelephonyError,
 };
 use ibrat_services::import::{self, record, FileError, ImportError, ImportStatus, RejectKind};
 use ibrat_services::repo::{keys, leads as lead_repo};

@@ -282,7 +282,10 @@ mod tests {
         assert!(form.contains(&("MachineDetection", "DetectMessageEnd".into())));
         assert!(!form.iter().any(|(k, _)| *k == "AsyncAmd"));
         let asynchronous = CreateCall {
-            machine_detection: Some(MachineDetection { mode: AmdMode::Enable, async_callback: Some("https://h/amd".into()) }),
+            machine_detection: Some(MachineDetection {
+                mode: AmdMode::Enable,
+                async_callback: Some("https://h/amd".into()),
+            }),
             ..req.clone()
         };
         let form = create_form(&asynchronous);

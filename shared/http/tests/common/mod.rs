@@ -21,9 +21,9 @@ use ibrat_domain::{
 };
 use ibrat_http::AppState;
 use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    BlobError, BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
-    Telephony, TelephonyError, WriteOp,
+use ibrat_ports::{
+    BlobError, BlobStore, CallInstruction, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue,
+    RemoteCall, Telephony, TelephonyError, WriteOp,
 };
 use ibrat_services::auth::{self, jwt, password};
 use ibrat_services::repo;

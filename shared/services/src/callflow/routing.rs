@@ -86,11 +86,7 @@ enum Attempt {
 }
 
 /// The claim transaction for one candidate.
-async fn try_claim(
-    deps: &Deps,
-    record: &CallRecord,
-    candidate: &UserRecord,
-) -> Result<Attempt, CallflowError> {
+async fn try_claim(deps: &Deps, record: &CallRecord, candidate: &UserRecord) -> Result<Attempt, CallflowError> {
     let user_id = &candidate.user.id;
     for _ in 0..=CONFLICT_RETRIES {
         let now = deps.clock.now();
@@ -176,11 +172,9 @@ const HISTORY: usize = 10;
 /// out rather than delaying the call.
 async fn last_disposition(deps: &Deps, call: &Call) -> Option<String> {
     match repo::calls::for_lead(deps.store.as_ref(), &call.lead_id, HISTORY).await {
-        Ok(calls) => calls
-            .iter()
-            .filter(|c| c.id != call.id)
-            .find_map(|c| c.disposition.as_ref())
-            .map(|d| d.as_str().to_owned()),
+        Ok(calls) => {
+            calls.iter().filter(|c| c.id != call.id).find_map(|c| c.disposition.as_ref()).map(|d| d.as_str().to_owned())
+        }
         Err(e) => {
             tracing::warn!(error = %e, "could not read the lead's last disposition");
             None

@@ -274,11 +274,7 @@ pub(crate) async fn close(
         if let Some(at) = end.safe_harbor_at {
             update = update.set_if_absent(repo::calls::SAFE_HARBOR_AT, ts(at));
         }
-        ops.push(WriteOp::Update {
-            key: keys::call(&call.id),
-            update,
-            condition: Some(version_is(call.version)),
-        });
+        ops.push(WriteOp::Update { key: keys::call(&call.id), update, condition: Some(version_is(call.version)) });
         let lead = repo::leads::get(deps.store.as_ref(), &call.lead_id).await?;
         let linked = lead
             .as_ref()

@@ -230,8 +230,13 @@ mod tests {
         let m = end_from_remote(&ringing, &remote("completed", Some("machine_start"))).unwrap();
         assert_eq!(m.status, CallStatus::Machine);
         assert_eq!(end_from_remote(&ringing, &remote("completed", Some("human"))).unwrap().status, CallStatus::Failed);
-        let bridged = end_from_remote(&call(CallStatus::Bridged), &remote("completed", Some("human"))).unwrap();
-        assert_eq!((bridged.status, bridged.talk_secs), (CallStatus::Completed, Some(42)));
+        // Routed but never seen joining the room: nobody talked.
+        let routed = end_from_remote(&call(CallStatus::Bridged), &remote("completed", Some("human"))).unwrap();
+        assert_eq!((routed.status, routed.talk_secs), (CallStatus::Abandoned, None));
+        let mut joined = call(CallStatus::Bridged);
+        joined.connected_at = Some(Utc::now());
+        let joined = end_from_remote(&joined, &remote("completed", Some("human"))).unwrap();
+        assert_eq!((joined.status, joined.talk_secs), (CallStatus::Completed, Some(42)));
         let answered = call(CallStatus::Answered);
         assert_eq!(end_from_remote(&answered, &remote("completed", None)).unwrap().status, CallStatus::Abandoned);
     }

@@ -9,10 +9,10 @@ use tracing::Instrument;
 
 use super::dialer::{dial, DialOutcome};
 use super::error::DialingError;
+use super::finish::FinishOutcome;
 use super::scheduler::{tick, TickOutcome};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
-use super::finish::FinishOutcome;
 use crate::repo;
 
 /// What handling one message did.
@@ -85,8 +85,11 @@ async fn end_wrap_up(deps: &Deps, user_id: UserId, since_ms: i64) -> Result<Mess
             return match deps.store.transact_write(vec![away]).await {
                 Ok(()) => {
                     tracing::info!(user_id = %user_id, "wrap-up over with no open line; away");
-                    deps.emit(EventKind::UserAvailability { user_id: user_id.clone(), availability: Availability::Away })
-                        .await;
+                    deps.emit(EventKind::UserAvailability {
+                        user_id: user_id.clone(),
+                        availability: Availability::Away,
+                    })
+                    .await;
                     Ok(MessageOutcome::WrapUpEnded { user_id })
                 }
                 Err(e) if e.is_condition_failed() => Ok(MessageOutcome::WrapUpStale { user_id }),

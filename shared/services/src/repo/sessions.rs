@@ -77,7 +77,10 @@ pub fn set_sid_op(session: &mut AgentSession, sid: &str) -> WriteOp {
 pub fn line_up_op(session: &mut AgentSession, now: DateTime<Utc>) -> WriteOp {
     let op = WriteOp::Update {
         key: keys::session(&session.user_id),
-        update: Update::new().set(LINE, LineState::Up.as_str()).set("line_up_at", ts(now)).set(VERSION, session.version + 1),
+        update: Update::new()
+            .set(LINE, LineState::Up.as_str())
+            .set("line_up_at", ts(now))
+            .set(VERSION, session.version + 1),
         condition: Some(same_version(session).and(Condition::eq(LINE, LineState::Connecting.as_str()))),
     };
     session.line = LineState::Up;

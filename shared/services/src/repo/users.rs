@@ -102,7 +102,11 @@ pub fn force_availability_op(id: &UserId, availability: Availability, now: DateT
 pub fn ready_unless_on_call_op(id: &UserId, now: DateTime<Utc>) -> WriteOp {
     let condition = Condition::Ne("availability".into(), Value::from(Availability::OnCall.as_str()))
         .and(Condition::Eq("active".into(), Value::Bool(true)));
-    WriteOp::Update { key: keys::user(id), update: availability_update(id, Availability::Available, now), condition: Some(condition) }
+    WriteOp::Update {
+        key: keys::user(id),
+        update: availability_update(id, Availability::Available, now),
+        condition: Some(condition),
+    }
 }
 
 /// The move of a user still in the wrap-up that began at `since` to

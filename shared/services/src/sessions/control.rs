@@ -233,7 +233,8 @@ pub(crate) fn is_live(status: &str) -> bool {
 pub async fn hangup(deps: &Deps, actor: &Actor) -> Result<ibrat_domain::CallId, SessionError> {
     let (rec, current) =
         repo::users::get_with_call(deps.store.as_ref(), &actor.id).await?.ok_or(SessionError::NoActiveCall)?;
-    let call_id = current.filter(|_| rec.user.availability == Availability::OnCall).ok_or(SessionError::NoActiveCall)?;
+    let call_id =
+        current.filter(|_| rec.user.availability == Availability::OnCall).ok_or(SessionError::NoActiveCall)?;
     let call = call_repo::get(deps.store.as_ref(), &call_id).await?.ok_or(SessionError::NoActiveCall)?;
     if call.status.is_terminal() {
         return Err(SessionError::NoActiveCall);

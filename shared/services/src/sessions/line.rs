@@ -43,11 +43,7 @@ pub enum AgentVoiceDecision {
 
 /// The salesperson answered their phone: record the leg's SID (if the
 /// create's answer did not) and put them in their room.
-pub async fn on_agent_voice(
-    deps: &Deps,
-    r: &SessionRef,
-    call_sid: &str,
-) -> Result<AgentVoiceDecision, SessionError> {
+pub async fn on_agent_voice(deps: &Deps, r: &SessionRef, call_sid: &str) -> Result<AgentVoiceDecision, SessionError> {
     let Some(session) = repo::sessions::get(deps.store.as_ref(), &r.user_id).await? else {
         return Ok(AgentVoiceDecision::Hangup);
     };
@@ -199,8 +195,7 @@ async fn line_up(deps: &Deps, mut session: AgentSession) -> Result<ConferenceOut
         }
         let now = deps.clock.now();
         let user = session.user_id.clone();
-        let ops =
-            vec![repo::sessions::line_up_op(&mut session, now), repo::users::ready_unless_on_call_op(&user, now)];
+        let ops = vec![repo::sessions::line_up_op(&mut session, now), repo::users::ready_unless_on_call_op(&user, now)];
         match deps.store.transact_write(ops).await {
             Ok(()) => {
                 tracing::info!(user_id = %user, "line up; salesperson ready");

@@ -56,33 +56,28 @@ pub async fn sweep(deps: &Deps, opts: &SweepOptions) -> Result<SweepOutcome, Ses
             }
         }
         let line_up = session.as_ref().is_some_and(AgentSession::is_routable);
-        match user.availability {
-            Availability::WrapUp => {
-                let due = user.availability_since
-                    + Duration::seconds(i64::from(settings.wrap_up_secs))
-                    + opts.wrap_up_grace;
-                if now >= due {
-                    let to = if line_up { Availability::Available } else { Availability::Away };
-                    let mut ops = vec![repo::users::end_wrap_up_op(&user.id, user.availability_since, to, now)];
-                    if line_up {
-                        ops.push(repo::sessions::line_is_up(&user.id));
-                    }
-                    match store.transact_write(ops).await {
-                        Ok(()) => {
-                            tracing::warn!(user_id = %user.id, availability = to.as_str(), "stuck wrap-up ended");
-                            out.wrap_ups_ended += 1;
-                            deps.emit(EventKind::UserAvailability { user_id: user.id.clone(), availability: to })
-                                .await;
-                            if to == Availability::Available {
-                                nudge(deps).await;
-                            }
+        if user.availability == Availability::WrapUp {
+            let due =
+                user.availability_since + Duration::seconds(i64::from(settings.wrap_up_secs)) + opts.wrap_up_grace;
+            if now >= due {
+                let to = if line_up { Availability::Available } else { Availability::Away };
+                let mut ops = vec![repo::users::end_wrap_up_op(&user.id, user.availability_since, to, now)];
+                if line_up {
+                    ops.push(repo::sessions::line_is_up(&user.id));
+                }
+                match store.transact_write(ops).await {
+                    Ok(()) => {
+                        tracing::warn!(user_id = %user.id, availability = to.as_str(), "stuck wrap-up ended");
+                        out.wrap_ups_ended += 1;
+                        deps.emit(EventKind::UserAvailability { user_id: user.id.clone(), availability: to }).await;
+                        if to == Availability::Available {
+                            nudge(deps).await;
                         }
-                        Err(e) if e.is_condition_failed() => {}
-                        Err(e) => return Err(e.into()),
                     }
+                    Err(e) if e.is_condition_failed() => {}
+                    Err(e) => return Err(e.into()),
                 }
             }
-            _ => {}
         }
     }
     Ok(out)

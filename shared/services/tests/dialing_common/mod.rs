@@ -15,9 +15,9 @@ use ibrat_domain::{
     UserId,
 };
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{CallInstruction, 
-    Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall, Store, Telephony,
-    TelephonyError,
+use ibrat_ports::{
+    CallInstruction, Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
+    Store, Telephony, TelephonyError,
 };
 use ibrat_services::dialing::{handle_message, MessageOutcome};
 use ibrat_services::repo;
@@ -107,6 +107,8 @@ impl FakeTelephony {
                 status: status.to_owned(),
                 answered_by: answered_by.map(str::to_owned),
                 duration_secs: duration,
+                to: None,
+                created_at: None,
             },
         );
     }
