@@ -9,6 +9,7 @@ export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 
 echo "==> installing test tools"
 ./scripts/setup-emulator.sh
+./scripts/setup-twilio-lib.sh
 ./scripts/setup-deploy-tools.sh
 ./scripts/setup-browser.sh
 

@@ -159,6 +159,17 @@ def check_admin_pages(page):
 
 def check_salesperson(browser, admin):
     page = browser.new_page(viewport=LAPTOP)
+    try:
+        salesperson_steps(page, admin)
+    except Exception:
+        # What the person saw, for the log and target/screenshots/.
+        print(page.locator("main").inner_text(), file=sys.stderr)
+        shot(page, "failed-salesperson")
+        raise
+    page.close()
+
+
+def salesperson_steps(page, admin):
     sign_in(page, SALES)
     expect(page.get_by_role("heading", name="My calls", exact=True)).to_be_visible()
     expect(page.locator("#live")).to_have_text("Live")
@@ -179,12 +190,15 @@ def check_salesperson(browser, admin):
     expect(save).to_be_enabled()
     # The outcome is saved once the call has ended (the API refuses earlier).
     expect(page.locator("#screen-pop")).to_contain_text("Ended", timeout=30_000)
+    # Away first (allowed in wrap-up): saving the outcome ends wrap-up, and
+    # a Ready salesperson would get the next call at once.
+    expect(page.locator("#availability-state")).to_have_text("Wrap-up")
+    page.get_by_role("button", name="Away").click()
+    expect(page.locator("#availability-state")).to_contain_text("Away")
     page.get_by_label("Outcome", exact=True).select_option("interested")
     page.get_by_label("Notes").fill("Wants the premium plan")
     save.click()
     expect(page.get_by_text(f"Saved: Interested for {shown}.")).to_be_visible()
-    page.get_by_role("button", name="Away").click()
-    expect(page.locator("#availability-state")).to_contain_text("Away")
     shot(page, "03b-salesperson-saved")
 
     status, calls = api("GET", f"/api/calls?salesperson_id={SALES_ID}&limit=100", admin)
@@ -208,7 +222,6 @@ def check_salesperson(browser, admin):
     expect(page.get_by_role("heading", name="My calls", exact=True)).to_be_visible()
     expect(page.locator("#line-state")).not_to_have_text("Checking your line…")
     shot(page, "11-salesperson-phone")
-    page.close()
 
 
 def check_floor(page, admin):

@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// Adds demo users, 200 sample leads and simulated salespeople.
     #[arg(long)]
     pub demo: bool,
+    /// Switches on every fault of the Twilio simulator at the rates the
+    /// README lists (duplicated, delayed, reordered and dropped callbacks,
+    /// creates that time out after placing the call, 5xx answers).
+    #[arg(long)]
+    pub chaos: bool,
 }
 
 /// Flags of `create-admin`.

@@ -16,6 +16,9 @@ pub async fn serve(args: ServeArgs, config: Config, twilio: TwilioSetup) -> Resu
     if args.demo {
         options.sim = demo::sim_config();
     }
+    if args.chaos {
+        options.sim.faults = twilio_sim::Faults::chaos();
+    }
     let system = start(options).await?;
     print_urls(&system, &args);
     let demo_tasks = if args.demo {
@@ -54,7 +57,15 @@ fn print_urls(system: &RunningSystem, args: &ServeArgs) {
     println!("  WebSocket     {}?token=<access token>", system.ws_url());
     println!("  Twilio hooks  {}/twilio/", system.deps.config.public_url);
     match &system.sim {
-        Some(sim) => println!("  Telephony     the built-in Twilio simulator at {}", sim.base_url()),
+        Some(sim) => {
+            println!("  Telephony     the built-in Twilio simulator at {}", sim.base_url());
+            println!("                account SID {}", sim.account_sid());
+            println!("                auth token  {}", sim.state().config().auth_token);
+            println!("  Sim ledger    {base}/sim/ledger");
+            if args.chaos {
+                println!("  Faults        every simulator fault on (--chaos; rates in the README)");
+            }
+        }
         None => println!("  Telephony     Twilio"),
     }
     println!("  Data          {}", args.data_dir.display());

@@ -175,7 +175,10 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     }
 
     let (stop, stopping) = watch::channel(false);
-    let app = app(deps.clone(), hub);
+    let mut app = app(deps.clone(), hub);
+    if let Some(simulator) = &sim {
+        app = app.merge(twilio_sim::ledger_router(simulator.state().clone()));
+    }
     let server = tokio::spawn(serve(listener, app, stopping.clone()));
     let background = vec![
         tokio::spawn(worker::run(deps.clone(), queue.clone(), worker, stopping.clone())),
@@ -184,7 +187,8 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     Ok(RunningSystem { addr, deps, queue, sim, stop, server, background })
 }
 
-/// The one router: REST API, web console, Twilio webhooks, WebSocket.
+/// The one router: REST API, web console, Twilio webhooks, WebSocket (with
+/// the simulator, `start` adds its ledger at `/sim/ledger`).
 fn app(deps: Deps, hub: Arc<LocalHub>) -> Router {
     let state = AppState::new(deps);
     ibrat_http::api::router(state.clone())

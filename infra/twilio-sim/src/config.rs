@@ -1,7 +1,27 @@
 //! The knobs of a simulation: credentials, the seed and the rates every
-//! call's outcome is drawn from, and how fast simulated time runs.
+//! call's outcome is drawn from, model phone numbers that always behave one
+//! way, the timing of greetings and detection, the faults to inject, and
+//! how fast simulated time runs.
 
 use std::time::Duration;
+
+use crate::faults::Faults;
+
+/// How a model phone number always behaves, whatever the rates say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phone {
+    /// A person answers after a ring or two and stays on the line (in any
+    /// room it is put in) until the call is ended or moved through the API.
+    Stays,
+    /// A person answers and hangs up this many simulated seconds later.
+    HangsUpAfter(u32),
+    /// The line is busy.
+    Busy,
+    /// It rings until the timeout.
+    NoAnswer,
+    /// The call cannot be connected.
+    Failed,
+}
 
 /// How the simulator behaves. Rates are probabilities in `0.0..=1.0`; a call
 /// is answered by a person with `answer_rate`, by a machine with
@@ -29,6 +49,14 @@ pub struct SimConfig {
     pub talk_secs: (u32, u32),
     /// Range of simulated seconds a call rings before it is answered.
     pub ring_secs: (u32, u32),
+    /// Range of simulated seconds a person's greeting ("Hello?") lasts.
+    pub human_greeting_secs: (f64, f64),
+    /// Range of simulated seconds a machine's greeting lasts, up to its beep.
+    pub machine_greeting_secs: (f64, f64),
+    /// Numbers that always behave one way (salespeople's phones, refusals).
+    pub phones: Vec<(String, Phone)>,
+    /// Faults injected into callbacks and REST answers (none by default).
+    pub faults: Faults,
     /// Real seconds per simulated second: 1.0 is real time, 0.05 a fast
     /// demo, 0.0 no waiting at all (tests).
     pub time_scale: f64,
@@ -53,6 +81,10 @@ impl Default for SimConfig {
             salesperson_answer_rate: 0.95,
             talk_secs: (20, 120),
             ring_secs: (3, 12),
+            human_greeting_secs: (0.5, 1.8),
+            machine_greeting_secs: (6.0, 18.0),
+            phones: Vec::new(),
+            faults: Faults::default(),
             time_scale: 1.0,
         }
     }
@@ -62,6 +94,17 @@ impl Default for SimConfig {
 const MAX_REAL_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl SimConfig {
+    /// This config with `number` always behaving as `phone`.
+    pub fn with_phone(mut self, number: impl Into<String>, phone: Phone) -> SimConfig {
+        self.phones.push((number.into(), phone));
+        self
+    }
+
+    /// How `number` is modelled, when it is one of [`SimConfig::phones`].
+    pub fn phone(&self, number: &str) -> Option<Phone> {
+        self.phones.iter().rev().find(|(n, _)| n == number).map(|(_, p)| *p)
+    }
+
     /// The real time `simulated_secs` takes at this config's time scale;
     /// zero for a zero, negative or NaN scale.
     pub fn real_wait(&self, simulated_secs: f64) -> Duration {

@@ -32,6 +32,12 @@ pub enum ApiError {
     /// An unreadable form or an unsupported parameter value (20001).
     #[error("Invalid parameter: {0}")]
     InvalidParameter(String),
+    /// A live update of a call that has ended (21220).
+    #[error("Call is not in-progress. Cannot redirect.")]
+    NotInProgress,
+    /// An injected fault: Twilio answered 500 (20500) or 503 (20503).
+    #[error("An internal server error has occurred")]
+    ServerError(u16),
 }
 
 impl ApiError {
@@ -46,6 +52,9 @@ impl ApiError {
             ApiError::InvalidTo(_) => 21211,
             ApiError::InvalidFrom(_) => 21212,
             ApiError::InvalidParameter(_) => 20001,
+            ApiError::NotInProgress => 21220,
+            ApiError::ServerError(503) => 20503,
+            ApiError::ServerError(_) => 20500,
         }
     }
 
@@ -54,6 +63,8 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::ServerError(503) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -1,21 +1,33 @@
 //! A Twilio stand-in for local mode and end-to-end tests. It serves the part
-//! of Twilio's REST API the dialer uses (create, fetch and end calls, with
-//! Twilio's JSON and error codes) and plays every call out in the background
-//! by calling our webhooks with signed requests, in Twilio's order, following
-//! the TwiML they answer. Outcomes are drawn from [`SimConfig`]'s rates with
-//! a per-call RNG seeded from the run's seed and the call's creation order,
-//! so a run repeats exactly; `time_scale` shrinks every wait.
+//! of Twilio's REST API the dialer uses (calls: create, list, fetch, end and
+//! move; conferences: list, fetch, end; participants: add, list, fetch,
+//! update, remove; with Twilio's JSON and error codes, true enough that
+//! Twilio's own helper libraries work against it) and plays every call out
+//! in the background by calling our webhooks with signed requests, in
+//! Twilio's order, following the TwiML they answer, conference rooms
+//! included. Outcomes are drawn from [`SimConfig`]'s rates with a per-call
+//! RNG seeded from the run's seed and the call's creation order, so a run
+//! repeats; `time_scale` shrinks every wait. Faults ([`Faults`]) can be
+//! injected at configured rates, and a ledger of everything played is kept.
 
 mod call;
+mod calls_api;
+mod conference;
 mod config;
+mod courier;
 mod errors;
+mod faults;
+mod ledger;
 mod outcome;
 mod player;
 mod request;
 mod resource;
 mod rest;
+mod room;
+mod rooms_api;
 mod script;
 mod state;
+mod timing;
 mod twiml;
 mod webhook;
 
@@ -23,9 +35,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use call::{DialStatus, DialedNumber, SimCall, SimStats, SimStatus, WebhookError};
-pub use config::{SimConfig, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN};
+pub use config::{Phone, SimConfig, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN};
 pub use errors::ApiError;
-pub use rest::router;
+pub use faults::Faults;
+pub use ledger::LedgerEntry;
+pub use rest::{ledger_router, router};
+pub use room::{Member, RoomSnapshot, RoomStatus};
 pub use state::SimState;
 
 /// A running simulator: its HTTP server and its state. Dropping it stops
@@ -99,6 +114,21 @@ impl Simulator {
     /// Counts of calls by final status.
     pub fn stats(&self) -> SimStats {
         self.state.stats()
+    }
+
+    /// Snapshots of every conference room, in creation order.
+    pub fn rooms(&self) -> Vec<RoomSnapshot> {
+        self.state.rooms()
+    }
+
+    /// A snapshot of one room.
+    pub fn room(&self, sid: &str) -> Option<RoomSnapshot> {
+        self.state.room(sid)
+    }
+
+    /// Every ledger entry, in order.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.state.ledger_entries()
     }
 }
 

@@ -5,7 +5,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::{probability, SimConfig};
+use crate::config::{probability, Phone, SimConfig};
 
 /// Who picked up an answered call, as Twilio's machine detection reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,12 @@ impl CallDice {
         CallDice { rng: StdRng::seed_from_u64(splitmix64(seed ^ splitmix64(index))) }
     }
 
+    /// A second stream for the same call (greetings, detection, talk in a
+    /// room), so adding those draws leaves the outcome draws unchanged.
+    pub(crate) fn timing(seed: u64, index: u64) -> Self {
+        CallDice { rng: StdRng::seed_from_u64(splitmix64(!seed ^ splitmix64(index.wrapping_add(0x7157)))) }
+    }
+
     /// Draws the lead's answer. A call that would be answered only after
     /// `timeout_secs` of ringing is not answered.
     pub(crate) fn plan(&mut self, config: &SimConfig, timeout_secs: u32) -> CallPlan {
@@ -116,6 +122,42 @@ impl CallDice {
         };
         let talk_secs = if answered { self.range(config.talk_secs) } else { 0 };
         DialPlan { answered, busy, ring_secs, talk_secs }
+    }
+
+    /// How a model phone answers: a person picks up after a ring or two,
+    /// or it is busy, rings out or fails, as configured.
+    pub(crate) fn phone_plan(&mut self, phone: Phone, timeout_secs: u32) -> CallPlan {
+        let ring_secs = self.rng.gen_range(1..=3u32).min(timeout_secs);
+        match phone {
+            Phone::Stays | Phone::HangsUpAfter(_) => {
+                CallPlan { outcome: Outcome::Answered(Answerer::Human), ring_secs }
+            }
+            Phone::Busy => CallPlan { outcome: Outcome::Busy, ring_secs: 1 },
+            Phone::NoAnswer => CallPlan { outcome: Outcome::NoAnswer, ring_secs: timeout_secs },
+            Phone::Failed => CallPlan { outcome: Outcome::Failed, ring_secs: 0 },
+        }
+    }
+
+    /// A uniform draw in `0..1`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        self.rng.gen()
+    }
+
+    /// A uniform draw of seconds from a range given either way round.
+    pub(crate) fn secs(&mut self, (a, b): (f64, f64)) -> f64 {
+        let (lo, hi) = (a.min(b).max(0.0), a.max(b).max(0.0));
+        if hi > lo && hi.is_finite() {
+            self.rng.gen_range(lo..=hi)
+        } else if lo.is_finite() {
+            lo
+        } else {
+            0.0
+        }
+    }
+
+    /// Simulated seconds of conversation.
+    pub(crate) fn talk(&mut self, config: &SimConfig) -> u32 {
+        self.range(config.talk_secs)
     }
 
     /// A uniform draw from an inclusive range given either way round.
@@ -180,6 +222,19 @@ mod tests {
             .filter(|&i| CallDice::new(11, i).plan(&c, 60).outcome == Outcome::Answered(Answerer::Human))
             .count();
         assert!((2200..2600).contains(&humans), "{humans} of 4000 answered by a person");
+    }
+
+    #[test]
+    fn model_phones_behave_as_configured() {
+        let mut dice = CallDice::new(1, 1);
+        let plan = dice.phone_plan(Phone::Stays, 30);
+        assert!(plan.outcome == Outcome::Answered(Answerer::Human) && (1..=3).contains(&plan.ring_secs));
+        assert_eq!(dice.phone_plan(Phone::Busy, 30).outcome, Outcome::Busy);
+        assert_eq!(dice.phone_plan(Phone::NoAnswer, 30), CallPlan { outcome: Outcome::NoAnswer, ring_secs: 30 });
+        assert_eq!(dice.phone_plan(Phone::Failed, 30).outcome, Outcome::Failed);
+        let s = dice.secs((2.0, 1.0));
+        assert!((1.0..=2.0).contains(&s));
+        assert_eq!(dice.secs((f64::NAN, f64::NAN)), 0.0);
     }
 
     #[test]

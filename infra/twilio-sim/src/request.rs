@@ -3,7 +3,7 @@
 
 use crate::call::SimStatus;
 use crate::errors::ApiError;
-use crate::twiml::Method;
+use crate::twiml::{Conference, Method};
 
 /// What the call plays once answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,33 @@ pub(crate) enum Voice {
     Url { url: String, method: Method },
     /// Play this TwiML as given.
     Twiml(String),
+    /// Join this room straight away (a participant added through the API).
+    Join(Conference),
+}
+
+/// Answering-machine detection, as `MachineDetection` asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Amd {
+    Off,
+    /// Verdict as soon as Twilio can tell (`machine_start`).
+    Enable,
+    /// For a machine, wait for the end of its greeting (`machine_end_*`).
+    DetectMessageEnd,
+}
+
+impl Amd {
+    fn parse(value: Option<&str>) -> Amd {
+        match value {
+            Some(v) if v.eq_ignore_ascii_case("DetectMessageEnd") => Amd::DetectMessageEnd,
+            Some(v) if v.eq_ignore_ascii_case("Enable") => Amd::Enable,
+            _ => Amd::Off,
+        }
+    }
+
+    /// True when detection runs.
+    pub(crate) fn on(self) -> bool {
+        self != Amd::Off
+    }
 }
 
 /// Which progress events the status callback asked for.
@@ -45,7 +72,10 @@ pub(crate) struct CallRequest {
     pub events: Events,
     /// Seconds to ring before giving up (1..=600, default 60).
     pub timeout_secs: u32,
-    pub machine_detection: bool,
+    pub machine_detection: Amd,
+    /// `AsyncAmd=true`: the voice URL is requested at once and the verdict
+    /// goes to `AsyncAmdStatusCallback` (if given) when detection ends.
+    pub async_amd: Option<Option<(String, Method)>>,
 }
 
 const DEFAULT_TIMEOUT_SECS: u32 = 60;
@@ -82,7 +112,17 @@ impl CallRequest {
         let timeout_secs = get("Timeout")
             .and_then(|t| t.parse::<u32>().ok())
             .map_or(DEFAULT_TIMEOUT_SECS, |t| t.clamp(1, MAX_TIMEOUT_SECS));
-        let machine_detection = get("MachineDetection").is_some_and(|m| m != "None");
+        let machine_detection = Amd::parse(get("MachineDetection"));
+        let async_amd = match get("AsyncAmd") {
+            Some(a) if a.eq_ignore_ascii_case("true") && machine_detection.on() => {
+                let callback = match get("AsyncAmdStatusCallback") {
+                    Some(url) => Some((http_url(url)?, Method::parse(get("AsyncAmdStatusCallbackMethod")))),
+                    None => None,
+                };
+                Some(callback)
+            }
+            _ => None,
+        };
         Ok(CallRequest {
             to: to.to_owned(),
             from: from.to_owned(),
@@ -91,7 +131,20 @@ impl CallRequest {
             events,
             timeout_secs,
             machine_detection,
+            async_amd,
         })
+    }
+
+    /// Reads the parts of a create-participant form that describe the new
+    /// call: `To`, `From`, its status callback, timeout and detection. The
+    /// call joins `room` once answered.
+    pub(crate) fn participant(form: &[(String, String)], room: Conference) -> Result<CallRequest, ApiError> {
+        let mut with_voice: Vec<(String, String)> =
+            form.iter().filter(|(k, _)| !matches!(k.as_str(), "Url" | "Twiml" | "ApplicationSid")).cloned().collect();
+        with_voice.push(("Twiml".into(), "<Response/>".into()));
+        let mut req = CallRequest::parse(&with_voice)?;
+        req.voice = Voice::Join(room);
+        Ok(req)
     }
 }
 
@@ -154,7 +207,8 @@ mod tests {
             status_callback: Some(("http://127.0.0.1:9/status".into(), Method::Post)),
             events: Events { initiated: true, ringing: true, answered: true },
             timeout_secs: 600,
-            machine_detection: true,
+            machine_detection: Amd::Enable,
+            async_amd: None,
         };
         assert_eq!(req, Ok(expected));
     }
@@ -165,8 +219,35 @@ mod tests {
         let Ok(req) = req else { panic!("refused: {req:?}") };
         assert_eq!(req.voice, Voice::Twiml("<Response/>".into()));
         assert_eq!(req.timeout_secs, 60);
-        assert!(!req.machine_detection && req.status_callback.is_none());
+        assert!(!req.machine_detection.on() && req.status_callback.is_none() && req.async_amd.is_none());
         assert!(!req.events.wants(SimStatus::Ringing) && req.events.wants(SimStatus::Busy));
+    }
+
+    #[test]
+    fn reads_detection_modes_and_async_amd() {
+        let base = [TO, FROM, URL];
+        let with = |extra: &[(&str, &str)]| {
+            let mut f = form(&base);
+            f.extend(form(extra));
+            CallRequest::parse(&f)
+        };
+        let Ok(req) = with(&[("MachineDetection", "DetectMessageEnd")]) else { panic!("refused") };
+        assert_eq!((req.machine_detection, req.async_amd), (Amd::DetectMessageEnd, None));
+        let Ok(req) = with(&[
+            ("MachineDetection", "Enable"),
+            ("AsyncAmd", "true"),
+            ("AsyncAmdStatusCallback", "http://127.0.0.1:9/amd"),
+        ]) else {
+            panic!("refused")
+        };
+        assert_eq!(req.async_amd, Some(Some(("http://127.0.0.1:9/amd".into(), Method::Post))));
+        let Ok(req) = with(&[("AsyncAmd", "true")]) else { panic!("refused") };
+        assert_eq!((req.machine_detection, req.async_amd), (Amd::Off, None), "AsyncAmd needs detection");
+        assert_eq!(
+            with(&[("MachineDetection", "Enable"), ("AsyncAmd", "true"), ("AsyncAmdStatusCallback", "nope")])
+                .map_err(|e| e.code()),
+            Err(21205)
+        );
     }
 
     #[test]

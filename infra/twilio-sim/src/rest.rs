@@ -1,92 +1,82 @@
-//! The REST endpoints the dialer calls: create, fetch and end a call, behind
-//! HTTP basic auth, answering with Twilio's JSON shapes.
+//! The REST API's routes and what every request shares: HTTP basic auth,
+//! the account in the path, form and query parsing, and the injected
+//! 5xx faults. The handlers live in `calls_api` and `rooms_api`.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chrono::Utc;
 
 use crate::errors::ApiError;
-use crate::player;
-use crate::request::CallRequest;
-use crate::resource::{call_json, call_uri};
-use crate::state::{EndRequest, SimState};
+use crate::faults::{FaultDice, RestFate};
+use crate::state::SimState;
+use crate::{calls_api, rooms_api};
 
-/// The simulator's REST API as a router, to serve or mount in-process.
+/// The simulator's REST API (and its ledger at `/sim/ledger`) as a router,
+/// to serve or mount in-process.
 pub fn router(state: SimState) -> Router {
+    const ACCOUNT: &str = "/2010-04-01/Accounts/{account}";
     Router::new()
-        .route("/2010-04-01/Accounts/{account}/Calls.json", post(create_call))
-        .route("/2010-04-01/Accounts/{account}/Calls/{file}", get(fetch_call).post(update_call))
+        .route(&format!("{ACCOUNT}/Calls.json"), get(calls_api::list).post(calls_api::create))
+        .route(&format!("{ACCOUNT}/Calls/{{file}}"), get(calls_api::fetch).post(calls_api::update))
+        .route(&format!("{ACCOUNT}/Conferences.json"), get(rooms_api::list))
+        .route(&format!("{ACCOUNT}/Conferences/{{file}}"), get(rooms_api::fetch).post(rooms_api::update))
+        .route(
+            &format!("{ACCOUNT}/Conferences/{{room}}/Participants.json"),
+            get(rooms_api::list_participants).post(rooms_api::add_participant),
+        )
+        .route(
+            &format!("{ACCOUNT}/Conferences/{{room}}/Participants/{{file}}"),
+            get(rooms_api::fetch_participant).post(rooms_api::update_participant).delete(rooms_api::remove_participant),
+        )
+        .merge(ledger_router(state.clone()))
         .with_state(state)
 }
 
-/// `POST .../Calls.json`: validates, answers `queued` and starts playing.
-async fn create_call(
-    State(state): State<SimState>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    authorize(&state, &headers, &account, &format!("/2010-04-01/Accounts/{account}/Calls.json"))?;
-    let req = CallRequest::parse(&form(&body)?)?;
-    let now = Utc::now();
-    let registered = state.register(&req.to, &req.from, now);
-    let call = state.call(&registered.sid).ok_or_else(|| ApiError::NotFound(registered.sid.clone()))?;
-    tracing::info!(call_sid = %call.sid, to = %call.to, "simulated call created");
-    player::spawn(state.clone(), registered, req, now);
-    Ok((StatusCode::CREATED, Json(call_json(&account, &call))).into_response())
+/// `GET /sim/ledger` alone, for local mode to mount beside its own routes.
+pub fn ledger_router<S: Clone + Send + Sync + 'static>(state: SimState) -> Router<S> {
+    Router::new().route("/sim/ledger", get(ledger)).with_state(state)
 }
 
-/// `GET .../Calls/{Sid}.json`.
-async fn fetch_call(
-    State(state): State<SimState>,
-    Path((account, file)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let sid = call_sid(&state, &headers, &account, &file)?;
-    let call = state.call(sid).ok_or_else(|| ApiError::NotFound(call_uri(&account, sid)))?;
-    Ok(Json(call_json(&account, &call)))
+async fn ledger(State(state): State<SimState>) -> Json<serde_json::Value> {
+    Json(state.ledger_json())
 }
 
-/// `POST .../Calls/{Sid}.json` with `Status=canceled|completed`: ends the call.
-async fn update_call(
-    State(state): State<SimState>,
-    Path((account, file)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let sid = call_sid(&state, &headers, &account, &file)?;
-    let form = form(&body)?;
-    let value = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
-    let request = match value("Status") {
-        Some("canceled") => Some(EndRequest::Cancel),
-        Some("completed") => Some(EndRequest::Complete),
-        Some(other) => {
-            return Err(ApiError::InvalidParameter(format!("Status '{other}' is not canceled or completed")))
+/// Checks credentials and the account, then draws the request's fault:
+/// an injected 5xx is answered before anything happens. Returns whether
+/// a create should hang after acting.
+pub(crate) fn admit(
+    state: &SimState,
+    headers: &HeaderMap,
+    account: &str,
+    uri: &str,
+    creates: bool,
+) -> Result<bool, ApiError> {
+    authorize(state, headers, account, uri)?;
+    let config = state.config();
+    let fate = FaultDice::new(config.seed, 4, state.next_request()).rest(&config.faults, creates);
+    match fate {
+        RestFate::ServerError(status) => {
+            state.ledger().record(
+                crate::ledger::Note::default(),
+                "rest-fault",
+                serde_json::json!({"uri": uri, "status": status}),
+            );
+            Err(ApiError::ServerError(status))
         }
-        None if value("Url").is_some() || value("Twiml").is_some() => {
-            return Err(ApiError::InvalidParameter("redirecting a live call is not simulated".into()))
-        }
-        None => None,
-    };
-    let not_found = || ApiError::NotFound(call_uri(&account, sid));
-    let call = match request {
-        Some(r) => state.end(sid, r, Utc::now()).ok_or_else(not_found)?,
-        None => state.call(sid).ok_or_else(not_found)?,
-    };
-    Ok(Json(call_json(&account, &call)))
+        RestFate::Hang => Ok(true),
+        RestFate::Normal => Ok(false),
+    }
 }
 
-/// Checks auth and the path, and returns the SID from `{Sid}.json`.
-fn call_sid<'a>(state: &SimState, headers: &HeaderMap, account: &str, file: &'a str) -> Result<&'a str, ApiError> {
-    let uri = format!("/2010-04-01/Accounts/{account}/Calls/{file}");
-    authorize(state, headers, account, &uri)?;
-    file.strip_suffix(".json").filter(|sid| !sid.is_empty()).ok_or(ApiError::NotFound(uri))
+/// The SID in a `{Sid}.json` path segment.
+pub(crate) fn sid_of(file: &str, uri: &str) -> Result<String, ApiError> {
+    file.strip_suffix(".json")
+        .filter(|sid| !sid.is_empty())
+        .map(str::to_owned)
+        .ok_or(ApiError::NotFound(uri.to_owned()))
 }
 
 /// Basic auth must name this account with its token, and the path must be
@@ -112,7 +102,22 @@ fn authorize(state: &SimState, headers: &HeaderMap, account: &str, uri: &str) ->
     Ok(())
 }
 
-/// A form-encoded body as name/value pairs, repeated names kept.
-fn form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+/// A form-encoded body (or query string) as name/value pairs, repeated names kept.
+pub(crate) fn form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_bytes(body).map_err(|e| ApiError::InvalidParameter(format!("unreadable form: {e}")))
+}
+
+/// The first value of `name` in a form, trimmed.
+pub(crate) fn value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
+}
+
+/// A boolean form value (`true`/`false`, any case); 20001 otherwise.
+pub(crate) fn flag(form: &[(String, String)], name: &str) -> Result<Option<bool>, ApiError> {
+    match value(form, name) {
+        None | Some("") => Ok(None),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(v) => Err(ApiError::InvalidParameter(format!("{name} must be true or false, not '{v}'"))),
+    }
 }

@@ -1,12 +1,14 @@
 //! Following an answered call's TwiML: the voice URL's document, then any
 //! `<Dial action>` or `<Redirect>` documents, until a `<Hangup/>`, the end
-//! of a document, a webhook failure (Twilio's "application error") or a
-//! REST hang-up.
+//! of a document, a webhook failure (Twilio's "application error"), the
+//! person hanging up or a REST hang-up. A live update replaces whatever
+//! is playing with its `Url` or `Twiml`.
 
+use serde_json::json;
 use url::Url;
 
 use crate::call::{DialStatus, DialedNumber, SimStatus, WebhookError};
-use crate::player::{HungUp, Player};
+use crate::player::{Player, Stop};
 use crate::request::Voice;
 use crate::state::new_sid_with;
 use crate::twiml::{self, Dial, Method, Verb};
@@ -22,15 +24,23 @@ const SAY_PAUSE_SECS: f64 = 0.5;
 enum Source {
     Fetch { url: String, method: Method, extra: Vec<(String, String)> },
     Inline(String),
+    Join(crate::twiml::Conference),
+}
+
+impl Source {
+    fn of(voice: Voice) -> Source {
+        match voice {
+            Voice::Url { url, method } => Source::Fetch { url, method, extra: Vec::new() },
+            Voice::Twiml(xml) => Source::Inline(xml),
+            Voice::Join(room) => Source::Join(room),
+        }
+    }
 }
 
 impl Player {
-    /// Plays the call's TwiML until it ends.
-    pub(crate) async fn follow(&mut self) -> Result<(), HungUp> {
-        let mut next = Some(match &self.req.voice {
-            Voice::Url { url, method } => Source::Fetch { url: url.clone(), method: *method, extra: Vec::new() },
-            Voice::Twiml(xml) => Source::Inline(xml.clone()),
-        });
+    /// Plays `voice` and whatever it leads to until the call ends.
+    pub(crate) async fn follow(&mut self, voice: Voice) -> Result<(), Stop> {
+        let mut next = Some(Source::of(voice));
         let mut documents = 0;
         while let Some(source) = next.take() {
             documents += 1;
@@ -42,9 +52,21 @@ impl Player {
                 });
                 return Ok(());
             }
-            let Some((base, verbs)) = self.load(source).await else { return Ok(()) };
-            self.check()?;
-            next = self.play_verbs(base.as_ref(), verbs).await?;
+            let step = match source {
+                Source::Join(room) => self.in_room(room).await.map(|_| None),
+                source => {
+                    let Some((base, verbs)) = self.load(source).await else { return Ok(()) };
+                    match self.check() {
+                        Ok(()) => self.play_verbs(base.as_ref(), verbs).await,
+                        Err(stop) => Err(stop),
+                    }
+                }
+            };
+            next = match step {
+                Ok(next) => next,
+                Err(Stop::Moved(voice)) => Some(Source::of(*voice)),
+                Err(stop) => return Err(stop),
+            };
         }
         Ok(())
     }
@@ -54,9 +76,10 @@ impl Player {
     async fn load(&mut self, source: Source) -> Option<(Option<Url>, Vec<Verb>)> {
         let (url, body) = match source {
             Source::Inline(xml) => (None, xml),
+            Source::Join(_) => return None,
             Source::Fetch { url, method, extra } => {
                 // A hung-up call still reports a dialled leg, as completed.
-                let status = if self.check().is_ok() { SimStatus::InProgress } else { SimStatus::Completed };
+                let status = if self.hung_up() { SimStatus::Completed } else { SimStatus::InProgress };
                 let mut params = self.params(status);
                 params.extend(extra);
                 let token = self.state.config().auth_token.clone();
@@ -80,17 +103,30 @@ impl Player {
     }
 
     /// Plays a document's verbs; the next document to fetch, if any.
-    async fn play_verbs(&mut self, base: Option<&Url>, verbs: Vec<Verb>) -> Result<Option<Source>, HungUp> {
+    async fn play_verbs(&mut self, base: Option<&Url>, verbs: Vec<Verb>) -> Result<Option<Source>, Stop> {
         for verb in verbs {
             match verb {
-                Verb::Say { words } => self.wait(words as f64 * SECS_PER_WORD + SAY_PAUSE_SECS).await?,
+                Verb::Say { text } => {
+                    self.note("said", json!({"text": text}));
+                    let words = text.split_whitespace().count();
+                    self.wait(words as f64 * SECS_PER_WORD + SAY_PAUSE_SECS).await?
+                }
                 Verb::Pause { secs } => self.wait(f64::from(secs)).await?,
                 Verb::Hangup | Verb::Reject => return Ok(None),
                 Verb::Redirect { url, method } => {
                     return Ok(self.resolve(base, &url).map(|url| Source::Fetch { url, method, extra: Vec::new() }));
                 }
+                Verb::Dial(dial) if dial.conference.is_some() => {
+                    let action = dial.action.as_deref().and_then(|a| self.resolve(base, a));
+                    if let Some(room) = dial.conference {
+                        self.in_room(room).await?;
+                    }
+                    if let Some(url) = action {
+                        return Ok(Some(Source::Fetch { url, method: dial.method, extra: Vec::new() }));
+                    }
+                }
                 Verb::Dial(dial) => {
-                    if let Some(next) = self.dial(base, dial).await? {
+                    if let Some(next) = self.dial(base, *dial).await? {
                         return Ok(Some(next));
                     }
                 }
@@ -102,7 +138,7 @@ impl Player {
     /// Rings the dialled numbers, talks if one answers, and hands back the
     /// `action` document to fetch. On a REST hang-up the action is still
     /// requested (its answer ignored), as Twilio does.
-    async fn dial(&mut self, base: Option<&Url>, dial: Dial) -> Result<Option<Source>, HungUp> {
+    async fn dial(&mut self, base: Option<&Url>, dial: Dial) -> Result<Option<Source>, Stop> {
         let plan = self.dice.dial(self.state.config(), dial.timeout_secs);
         let (status, talked, outcome) = if dial.numbers.is_empty() {
             (DialStatus::Failed, 0, Ok(()))
@@ -116,6 +152,7 @@ impl Player {
             (DialStatus::Completed, (self.elapsed() - from).max(0.0).round() as u32, outcome)
         };
         let dial_sid = self.record_dial(&dial, status, talked);
+        self.note("dialed", json!({"numbers": dial.numbers, "status": status.as_str(), "talk_secs": talked}));
         let Some(url) = dial.action.as_deref().and_then(|a| self.resolve(base, a)) else {
             return outcome.map(|()| None);
         };
@@ -125,10 +162,10 @@ impl Player {
             ("DialCallDuration".to_owned(), talked.to_string()),
         ];
         let source = Source::Fetch { url, method: dial.method, extra };
-        if outcome.is_err() {
+        if let Err(stop) = outcome {
             // The lead hung up: Twilio still reports the leg, and ignores the answer.
             let _ = self.load(source).await;
-            return Err(HungUp);
+            return Err(stop);
         }
         Ok(Some(source))
     }

@@ -34,14 +34,60 @@ pub(crate) struct Dial {
     /// Longest conversation in seconds (default 4 hours).
     pub time_limit_secs: u32,
     pub caller_id: Option<String>,
+    /// `<Conference>`: the room to join, instead of numbers to ring.
+    pub conference: Option<Conference>,
+}
+
+/// Which conference events a room reports to its status callback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RoomEvents {
+    pub start: bool,
+    pub end: bool,
+    pub join: bool,
+    pub leave: bool,
+    pub mute: bool,
+    pub hold: bool,
+}
+
+impl RoomEvents {
+    /// Reads a space-separated `statusCallbackEvent` value.
+    pub(crate) fn parse(value: &str) -> RoomEvents {
+        let has = |name: &str| value.split_whitespace().any(|v| v == name);
+        RoomEvents {
+            start: has("start"),
+            end: has("end"),
+            join: has("join"),
+            leave: has("leave"),
+            mute: has("mute"),
+            hold: has("hold"),
+        }
+    }
+}
+
+/// A `<Conference>` noun: the room's name and how this call joins it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Conference {
+    pub name: String,
+    /// The room starts when this participant enters (default true).
+    pub start_on_enter: bool,
+    /// The room ends when this participant leaves (default false).
+    pub end_on_exit: bool,
+    /// `true`, `false`, `onEnter` or `onExit` (default `true`).
+    pub beep: String,
+    /// Hold music until the room starts; `Some("")` is silence, `None` Twilio's default music.
+    pub wait_url: Option<String>,
+    pub muted: bool,
+    pub label: Option<String>,
+    pub status_callback: Option<(String, Method)>,
+    pub events: RoomEvents,
 }
 
 /// One verb the simulator acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verb {
-    /// Speaks this many words.
+    /// Speaks this text.
     Say {
-        words: usize,
+        text: String,
     },
     /// Silence for this many seconds.
     Pause {
@@ -55,7 +101,7 @@ pub(crate) enum Verb {
         url: String,
         method: Method,
     },
-    Dial(Dial),
+    Dial(Box<Dial>),
 }
 
 /// Why a document could not be read.
@@ -76,6 +122,7 @@ enum Open {
     Redirect(Method, String),
     Dial(Dial),
     Number(Dial),
+    Conference(Dial),
     Other(usize),
 }
 
@@ -139,6 +186,10 @@ fn start(open: Option<Open>, e: &BytesStart) -> Result<Open, TwimlError> {
             _ => Open::Other(1),
         },
         Some(Open::Dial(d)) if e.local_name().as_ref() == b"Number" => Open::Number(d),
+        Some(Open::Dial(mut d)) if e.local_name().as_ref() == b"Conference" => {
+            d.conference = Some(conference(e)?);
+            Open::Conference(d)
+        }
         Some(Open::Dial(d)) => Open::Dial(d),
         Some(Open::Other(depth)) => Open::Other(depth + 1),
         Some(other) => other,
@@ -149,10 +200,12 @@ fn start(open: Option<Open>, e: &BytesStart) -> Result<Open, TwimlError> {
 /// when a verb closes.
 fn end(open: Option<Open>) -> (Option<Open>, Option<Verb>) {
     match open {
-        Some(Open::Say(text)) => (None, Some(Verb::Say { words: text.split_whitespace().count() })),
+        Some(Open::Say(text)) => {
+            (None, Some(Verb::Say { text: text.split_whitespace().collect::<Vec<_>>().join(" ") }))
+        }
         Some(Open::Redirect(method, url)) => (None, Some(Verb::Redirect { url: url.trim().to_owned(), method })),
-        Some(Open::Number(d)) => (Some(Open::Dial(d)), None),
-        Some(Open::Dial(d)) => (None, Some(Verb::Dial(d))),
+        Some(Open::Number(d)) | Some(Open::Conference(d)) => (Some(Open::Dial(d)), None),
+        Some(Open::Dial(d)) => (None, Some(Verb::Dial(Box::new(d)))),
         Some(Open::Other(depth)) if depth > 1 => (Some(Open::Other(depth - 1)), None),
         Some(Open::Other(_)) | None => (None, None),
     }
@@ -164,6 +217,11 @@ fn push_text(open: Option<&mut Open>, text: &str) {
         Some(Open::Say(s)) | Some(Open::Redirect(_, s)) => {
             s.push(' ');
             s.push_str(text);
+        }
+        Some(Open::Conference(d)) => {
+            if let Some(c) = d.conference.as_mut() {
+                c.name.push_str(text.trim());
+            }
         }
         Some(Open::Number(d)) | Some(Open::Dial(d)) => {
             let number = text.trim();
@@ -184,8 +242,8 @@ fn verb(e: &BytesStart) -> Result<Option<Verb>, TwimlError> {
             let secs = attr(e, "length")?.and_then(|v| v.trim().parse().ok()).unwrap_or(1);
             Some(Verb::Pause { secs })
         }
-        b"Dial" => Some(Verb::Dial(dial(e)?)),
-        b"Say" => Some(Verb::Say { words: 0 }),
+        b"Dial" => Some(Verb::Dial(Box::new(dial(e)?))),
+        b"Say" => Some(Verb::Say { text: String::new() }),
         _ => None,
     })
 }
@@ -200,6 +258,30 @@ fn dial(e: &BytesStart) -> Result<Dial, TwimlError> {
         timeout_secs: number("timeout")?.unwrap_or(DIAL_TIMEOUT_SECS),
         time_limit_secs: number("timeLimit")?.unwrap_or(DIAL_TIME_LIMIT_SECS),
         caller_id: attr(e, "callerId")?,
+        conference: None,
+    })
+}
+
+/// A `<Conference>`'s attributes, with Twilio's defaults; the name is its text.
+fn conference(e: &BytesStart) -> Result<Conference, TwimlError> {
+    let flag = |name, default: bool| -> Result<bool, TwimlError> {
+        Ok(attr(e, name)?.map_or(default, |v| v.trim().eq_ignore_ascii_case("true")))
+    };
+    let status_callback = attr(e, "statusCallback")?
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty())
+        .map(|u| Ok::<_, TwimlError>((u, Method::parse(attr(e, "statusCallbackMethod")?.as_deref()))))
+        .transpose()?;
+    Ok(Conference {
+        name: String::new(),
+        start_on_enter: flag("startConferenceOnEnter", true)?,
+        end_on_exit: flag("endConferenceOnExit", false)?,
+        beep: attr(e, "beep")?.unwrap_or_else(|| "true".to_owned()),
+        wait_url: attr(e, "waitUrl")?.map(|u| u.trim().to_owned()),
+        muted: flag("muted", false)?,
+        label: attr(e, "participantLabel")?,
+        status_callback,
+        events: RoomEvents::parse(&attr(e, "statusCallbackEvent")?.unwrap_or_default()),
     })
 }
 
@@ -227,10 +309,11 @@ mod tests {
             timeout_secs: 20,
             time_limit_secs: DIAL_TIME_LIMIT_SECS,
             caller_id: Some("+998935556677".into()),
+            conference: None,
         };
-        assert_eq!(verbs, Ok(vec![Verb::Dial(expected)]));
+        assert_eq!(verbs, Ok(vec![Verb::Dial(Box::new(expected))]));
         let bye = parse(&ibrat_twilio::twiml::goodbye(Some("Sorry, everyone is busy & away")));
-        assert_eq!(bye, Ok(vec![Verb::Say { words: 6 }, Verb::Hangup]));
+        assert_eq!(bye, Ok(vec![Verb::Say { text: "Sorry, everyone is busy & away".into() }, Verb::Hangup]));
     }
 
     #[test]
@@ -245,6 +328,7 @@ mod tests {
             timeout_secs: DIAL_TIMEOUT_SECS,
             time_limit_secs: DIAL_TIME_LIMIT_SECS,
             caller_id: None,
+            conference: None,
         };
         assert_eq!(
             verbs,
@@ -252,9 +336,40 @@ mod tests {
                 Verb::Pause { secs: 3 },
                 Verb::Redirect { url: "https://h/next".into(), method: Method::Get },
                 Verb::Reject,
-                Verb::Dial(dial)
+                Verb::Dial(Box::new(dial))
             ])
         );
+    }
+
+    #[test]
+    fn reads_the_agent_and_lead_room_documents() {
+        let agent = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Conference startConferenceOnEnter="true"
+            endConferenceOnExit="true" beep="false" waitUrl="" statusCallback="https://h/twilio/conference?a=1&amp;b=2"
+            statusCallbackEvent="start end join leave">agent-u1</Conference></Dial></Response>"#;
+        let Ok(verbs) = parse(agent) else { panic!("agent document refused") };
+        let [Verb::Dial(dial)] = verbs.as_slice() else { panic!("not one dial: {verbs:?}") };
+        let expected = Conference {
+            name: "agent-u1".into(),
+            start_on_enter: true,
+            end_on_exit: true,
+            beep: "false".into(),
+            wait_url: Some(String::new()),
+            muted: false,
+            label: None,
+            status_callback: Some(("https://h/twilio/conference?a=1&b=2".into(), Method::Post)),
+            events: RoomEvents { start: true, end: true, join: true, leave: true, mute: false, hold: false },
+        };
+        assert_eq!(dial.conference.as_ref(), Some(&expected));
+        assert!(dial.numbers.is_empty());
+        let lead = r#"<Response><Say>Connecting</Say><Dial action="/after"><Conference endConferenceOnExit="false"
+            statusCallbackEvent="join leave" participantLabel="lead">agent-u1</Conference></Dial><Hangup/></Response>"#;
+        let Ok(verbs) = parse(lead) else { panic!("lead document refused") };
+        assert_eq!(verbs.len(), 3);
+        let Verb::Dial(dial) = &verbs[1] else { panic!("no dial: {verbs:?}") };
+        let Some(room) = &dial.conference else { panic!("no conference") };
+        assert!(room.start_on_enter && !room.end_on_exit && room.beep == "true" && room.wait_url.is_none());
+        assert_eq!((room.label.as_deref(), room.events.join, room.events.start), (Some("lead"), true, false));
+        assert_eq!(dial.action.as_deref(), Some("/after"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use ibrat_services::repo;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
-use twilio_sim::SimConfig;
+use twilio_sim::{Phone, SimConfig};
 
 use crate::client::{ApiClient, ClientError};
 use crate::import_cmd::{self, ImportError, ImportSummary};
@@ -56,7 +56,9 @@ pub enum DemoError {
 
 /// The simulator's behaviour in the demo: calls play out twenty times faster.
 pub fn sim_config() -> SimConfig {
-    SimConfig { seed: rand::random(), time_scale: 0.05, ..SimConfig::default() }
+    let config = SimConfig { seed: rand::random(), time_scale: 0.05, ..SimConfig::default() };
+    // The salespeople's phones answer their session's call and stay on the line.
+    SALESPEOPLE.iter().fold(config, |c, (_, _, phone)| c.with_phone(*phone, Phone::Stays))
 }
 
 /// Sets the demo up on a running system, prints the logins and the import

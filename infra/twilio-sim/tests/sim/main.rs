@@ -3,14 +3,18 @@
 //! the dialer's Twilio endpoints, checking every signature.
 
 mod callflow;
+mod conferences;
+mod faults;
 mod options;
+mod python_library;
+mod realism;
 mod replay;
 mod rest_api;
 mod webhooks;
 
 use std::time::Duration;
 
-use ibrat_ports::CreateCall;
+use ibrat_ports::{CreateCall, Telephony};
 use ibrat_twilio::TwilioClient;
 use twilio_sim::{SimConfig, Simulator};
 use webhooks::Webhooks;
@@ -64,6 +68,11 @@ impl Harness {
             timeout_secs: 30,
             machine_detection: true,
         }
+    }
+
+    /// Places a call through our client; its SID.
+    pub async fn client_create(&self, req: &CreateCall) -> String {
+        self.client.create_call(req).await.expect("call placed").sid
     }
 
     /// Waits for every call to finish, then checks no signature failed.

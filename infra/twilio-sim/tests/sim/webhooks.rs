@@ -24,7 +24,7 @@ pub const SECOND_SALESPERSON: &str = "+15550000002";
 /// One request that reached our webhooks.
 #[derive(Debug, Clone)]
 pub struct Hook {
-    /// `/status`, `/voice` or `/dial`.
+    /// `/status`, `/voice`, `/dial`, `/conference` or `/amd`.
     pub path: String,
     /// Form (or GET query) parameters.
     pub params: Vec<(String, String)>,
@@ -43,6 +43,8 @@ impl Hook {
             "/status" => self.get("CallStatus"),
             "/voice" => self.get("AnsweredBy"),
             "/dial" => self.get("DialCallStatus"),
+            "/conference" => self.get("StatusCallbackEvent"),
+            "/amd" => self.get("AnsweredBy"),
             _ => None,
         };
         format!("{} {}", self.path, detail.unwrap_or("-"))
@@ -155,14 +157,32 @@ async fn handle(
             permit.forget();
         }
     }
-    answer(&inner, &hook, q("mode").unwrap_or("bridge"), q("n"))
+    answer(&inner, &hook, q("mode").unwrap_or("bridge"), q("n"), q("room").unwrap_or("room-1"))
+}
+
+/// The dialer's TwiML for a salesperson's line: their own room, which ends
+/// when they leave, reporting every event to `/conference`.
+pub fn agent_room(base_url: &str, room: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Conference startConferenceOnEnter="true" endConferenceOnExit="true" beep="false" waitUrl="" statusCallback="{base_url}/conference?kind=agent" statusCallbackEvent="start end join leave">{room}</Conference></Dial></Response>"#
+    )
+}
+
+/// The dialer's TwiML putting a lead in a salesperson's room.
+pub fn lead_room(base_url: &str, room: &str) -> String {
+    format!(
+        r#"<Response><Dial><Conference startConferenceOnEnter="true" endConferenceOnExit="false" beep="false" statusCallback="{base_url}/conference?kind=lead" statusCallbackEvent="join leave">{room}</Conference></Dial></Response>"#
+    )
 }
 
 /// The TwiML the dialer would answer.
-fn answer(inner: &Inner, hook: &Hook, mode: &str, n: Option<&str>) -> Response {
+fn answer(inner: &Inner, hook: &Hook, mode: &str, n: Option<&str>, room: &str) -> Response {
     let to = hook.get("To").unwrap_or("");
     let xml = match (hook.path.as_str(), mode) {
-        ("/status", _) => return StatusCode::NO_CONTENT.into_response(),
+        ("/status" | "/conference" | "/amd", _) => return StatusCode::NO_CONTENT.into_response(),
+        ("/voice", "agent") => agent_room(&inner.base_url, room),
+        ("/voice", "lead") if hook.get("AnsweredBy").is_none_or(|a| a == "human") => lead_room(&inner.base_url, room),
+        ("/voice", "hold-line") => r#"<Response><Say>Please hold</Say><Pause length="3600"/></Response>"#.to_owned(),
         ("/voice", "broken") => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         ("/voice", "garbage") => "this is not TwiML".to_owned(),
         ("/voice", "abandon") => twiml::goodbye(Some("Sorry, nobody is free to take your call")),

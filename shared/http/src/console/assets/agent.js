@@ -175,7 +175,7 @@ export function render(main, ctx) {
     try {
       const body = await api('GET', '/api/session');
       state.session = body.session;
-      if (body.session && body.session.wrap_up_until) state.wrapUntil = body.session.wrap_up_until;
+      state.wrapUntil = (body.session && body.session.wrap_up_until) || null;
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
         state.session = false;
@@ -349,6 +349,8 @@ export function render(main, ctx) {
         if (ev.availability !== state.availability) state.since = ev.ts || new Date().toISOString();
         state.availability = ev.availability;
         if (ev.availability !== 'wrap_up') state.wrapUntil = null;
+        // The session knows when wrap-up ends by itself (wrap_up_until).
+        else if (state.session) loadSession();
         drawState();
         if (!state.call) drawCall();
         break;
