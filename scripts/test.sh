@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and every test. Installs what the tests need first (the
-# AWS emulator, the template linters and cargo-lambda into ./.venv), so
+# AWS emulator, the template linters and cargo-lambda into ./.venv, Debian's
+# chromium and Python Playwright for the console's browser tests), so
 # nothing is ever skipped for lack of a tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,9 +10,19 @@ export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 echo "==> installing test tools"
 ./scripts/setup-emulator.sh
 ./scripts/setup-deploy-tools.sh
+./scripts/setup-browser.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+
+echo "==> structure checks"
+./scripts/check-walls.sh
+./scripts/check-table-names.sh
+if ! command -v cargo-machete >/dev/null 2>&1; then
+    cargo install --locked cargo-machete
+fi
+echo "==> unused dependencies (cargo machete)"
+cargo machete
 
 echo "==> template checks"
 .venv/bin/python scripts/check-template.py

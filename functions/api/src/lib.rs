@@ -3,13 +3,16 @@
 //! adapters.
 
 use axum::Router;
+use ibrat_http::console::ConsoleConfig;
 use ibrat_http::AppState;
 use ibrat_services::auth::{ensure_admin, AuthError, EnsureAdmin};
 use ibrat_services::Deps;
 
-/// The REST router over `deps`, as `lambda_http::run` serves it.
+/// The REST router over `deps` with the web console, as `lambda_http::run`
+/// serves it; the console's WebSocket URL comes from `WS_ENDPOINT`.
 pub fn app(deps: Deps) -> Router {
-    ibrat_http::api::router(AppState::new(deps))
+    let console = ConsoleConfig::from_ws_endpoint(std::env::var("WS_ENDPOINT").ok().as_deref());
+    ibrat_http::api::router(AppState::new(deps)).merge(ibrat_http::console::router(console))
 }
 
 /// Creates the first admin when `email` and `password` are both given and

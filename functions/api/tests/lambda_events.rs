@@ -57,7 +57,9 @@ impl BlobStore for NoBlobs {
 }
 
 fn deps() -> Deps {
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    // Domain time is pinned (a Tuesday, 11:00 in Tashkent), never the wall clock.
+    let pinned = chrono::DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let clock = Arc::new(ManualClock::new(pinned));
     Deps {
         store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
         queue: Arc::new(MemQueue::new()),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ibrat_domain::{
     Availability, CallStatus, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, Settings, User, UserId,
 };
@@ -45,7 +45,10 @@ impl Telephony for Tel {
 }
 
 fn deps() -> Deps {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
+    // Pinned inside the calling window (a Tuesday, 11:00 in Tashkent): the
+    // lead below is dialed, whatever the hour the test runs at.
+    let pinned = DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").unwrap().with_timezone(&Utc);
+    let clock = Arc::new(ManualClock::new(pinned));
     let mut config = Config::for_tests();
     // Deployed on a function URL: no configured public URL, the Host is used.
     config.public_url = String::new();

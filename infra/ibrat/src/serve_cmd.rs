@@ -49,6 +49,7 @@ fn admin_from_env() -> Option<(String, String)> {
 fn print_urls(system: &RunningSystem, args: &ServeArgs) {
     let base = system.base_url();
     println!("Ibrat Dialer is running (Ctrl-C stops it).");
+    println!("  Console       {base}/  (open it in a browser)");
     println!("  REST API      {base}/api  (OpenAPI at {base}/api/openapi.json)");
     println!("  WebSocket     {}?token=<access token>", system.ws_url());
     println!("  Twilio hooks  {}/twilio/", system.deps.config.public_url);

@@ -184,11 +184,12 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     Ok(RunningSystem { addr, deps, queue, sim, stop, server, background })
 }
 
-/// The one router: REST API, Twilio webhooks, local mode's backup route,
-/// WebSocket.
+/// The one router: REST API, web console, Twilio webhooks, local mode's
+/// backup route, WebSocket.
 fn app(deps: Deps, hub: Arc<LocalHub>, store: RedbStore, data_dir: PathBuf) -> Router {
     let state = AppState::new(deps);
     ibrat_http::api::router(state.clone())
+        .merge(ibrat_http::console::router(ibrat_http::console::ConsoleConfig::default()))
         .merge(ibrat_http::twilio::router().with_state(state.clone()))
         .merge(backup_route::router(store, data_dir).with_state(state.clone()))
         .merge(ibrat_http::ws::router(hub).with_state(state))

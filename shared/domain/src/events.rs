@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::call::{AnsweredBy, CallOutcome, CallStatus};
 use crate::ids::{CallId, ImportId, LeadId, UserId};
-use crate::lead::{LeadStatus, Priority};
+use crate::lead::{Lead, LeadStatus, Priority};
 use crate::user::Availability;
 
 /// The event format version.
@@ -109,6 +109,20 @@ pub enum EventKind {
         code: String,
         message: String,
     },
+}
+
+impl EventKind {
+    /// The event telling clients a lead changed, built from the lead as
+    /// stored (the one place its fields are picked).
+    pub fn lead_updated(lead: &Lead) -> Self {
+        EventKind::LeadUpdated {
+            lead_id: lead.id.clone(),
+            status: lead.status,
+            priority: lead.priority,
+            salesperson_id: lead.salesperson_id.clone(),
+            next_attempt_at: lead.next_attempt_at,
+        }
+    }
 }
 
 /// An event with its envelope.

@@ -13,14 +13,14 @@ use ibrat_domain::{
     UserId,
 };
 use ibrat_ports::store::schema::{GSI1, GSI3};
-use ibrat_ports::{Condition, Key, Query, QueueError, SkCondition, StoreError, Value, WriteOp};
+use ibrat_ports::{Query, QueueError, SkCondition, StoreError, WriteOp};
 use serde::Serialize;
 
 use crate::auth::Actor;
 use crate::context::Deps;
 use crate::leads::{self, LeadError};
 use crate::messages::QueueMessage;
-use crate::repo::page::{self, PageToken};
+use crate::repo::page::{self, Page, PageToken};
 use crate::repo::{calls as repo, keys, leads as lead_repo, users as user_repo};
 
 /// Longest time range one listing may cover.
@@ -82,13 +82,6 @@ pub struct CallFilter {
     pub outcome: Option<CallOutcome>,
 }
 
-/// A page of calls.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallPage {
-    pub items: Vec<Call>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists calls, newest first: by lead (gsi3 `LEADCALLS#`), by salesperson
 /// (`AGENTCALL#` links) or by day (gsi1 `CALLS#<day>`, day by day with the
 /// position kept in the cursor).
@@ -98,7 +91,7 @@ pub async fn list(
     filter: &CallFilter,
     limit: Option<usize>,
     cursor: Option<&str>,
-) -> Result<CallPage, CallError> {
+) -> Result<Page<Call>, CallError> {
     let mut filter = filter.clone();
     if actor.role == Role::Salesperson {
         if filter.salesperson_id.as_ref().is_some_and(|s| s != &actor.id) {
@@ -136,12 +129,12 @@ pub async fn list(
         .await
         .map_err(cursor_error)?;
         let next_cursor = walk.next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode());
-        return Ok(CallPage { items: walk.items, next_cursor });
+        return Ok(Page { items: walk.items, next_cursor });
     }
     if let Some(sp) = &filter.salesperson_id {
         let base = Query::partition(keys::agent_calls_pk(sp)).sk(range).reverse();
         let walk = page::walk(store, &base, token.and_then(|t| t.store_cursor()), want, &mut budget, |item| {
-            Ok(item.s("call_id").map(|c| Key::new(format!("CALL#{c}"), "CALL")))
+            Ok(repo::link_call_key(item))
         })
         .await
         .map_err(cursor_error)?;
@@ -154,7 +147,7 @@ pub async fn list(
         }
         items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
         let next_cursor = walk.next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode());
-        return Ok(CallPage { items, next_cursor });
+        return Ok(Page { items, next_cursor });
     }
     // Day partitions from the newest day back to the oldest.
     let first_day = from.date_naive();
@@ -192,7 +185,7 @@ pub async fn list(
             break;
         }
     }
-    Ok(CallPage { items, next_cursor: next_cursor.map(|t| t.encode()) })
+    Ok(Page { items, next_cursor: next_cursor.map(|t| t.encode()) })
 }
 
 /// Reads a call the actor may see.
@@ -233,7 +226,7 @@ fn lead_follows(
         Disposition::DoNotCall => {
             lead.next_attempt_at = None;
             lead.callback = false;
-            extra = Some(leads::dnc_upsert_op(&lead.phone, "asked by the lead", now));
+            extra = Some(crate::repo::dnc::add_op(&lead.phone, "asked by the lead", now));
         }
         Disposition::WrongNumber => {
             lead.next_attempt_at = None;
@@ -325,13 +318,8 @@ pub async fn record_disposition(
 /// update: if they moved on meanwhile, nothing happens).
 async fn end_wrap_up_early(deps: &Deps, sp: &UserId) -> Result<(), CallError> {
     let now = deps.clock.now();
-    let update = user_repo::availability_update(sp, Availability::Available, now);
-    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
-        .and(Condition::Eq("active".into(), Value::Bool(true)));
-    match deps.store.update(&keys::user(sp), update, Some(condition)).await {
-        Ok(_) => {}
-        Err(e) if e.is_condition_failed() => return Ok(()),
-        Err(e) => return Err(e.into()),
+    if !user_repo::end_wrap_up_now(deps.store.as_ref(), sp, now).await? {
+        return Ok(());
     }
     deps.emit(EventKind::UserAvailability { user_id: sp.clone(), availability: Availability::Available }).await;
     if let Err(e) = deps.queue.send(&QueueMessage::Nudge.to_body(), StdDuration::ZERO).await {

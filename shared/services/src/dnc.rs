@@ -13,7 +13,7 @@ use crate::context::Deps;
 use crate::leads;
 use crate::repo::dnc::{self as repo, DncEntry};
 use crate::repo::keys;
-use crate::repo::page::{self, PageToken};
+use crate::repo::page::{self, Page, PageToken};
 
 /// Failures of do-not-call operations.
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +28,9 @@ pub enum DncError {
     Store(#[from] StoreError),
 }
 
-fn admin_only(actor: &Actor) -> Result<(), DncError> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(DncError::Forbidden("admins only".into()))
+impl From<crate::auth::AdminOnly> for DncError {
+    fn from(e: crate::auth::AdminOnly) -> Self {
+        DncError::Forbidden(e.to_string())
     }
 }
 
@@ -54,7 +52,7 @@ pub struct DncAdded {
 
 /// Lists a number (idempotent) and moves its lead to do_not_call.
 pub async fn add(deps: &Deps, actor: &Actor, phone: &str, reason: Option<&str>) -> Result<DncAdded, DncError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     let phone = parse(deps, phone)?;
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(DncError::Validation("reason must be at most 500 characters".into()));
@@ -79,7 +77,7 @@ pub async fn add(deps: &Deps, actor: &Actor, phone: &str, reason: Option<&str>) 
 
 /// Takes a number off the list.
 pub async fn remove(deps: &Deps, actor: &Actor, phone: &str) -> Result<(), DncError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     let phone = parse(deps, phone)?;
     match deps.store.delete(&keys::dnc(phone.as_str()), Some(Condition::exists())).await {
         Ok(_) => {
@@ -91,16 +89,14 @@ pub async fn remove(deps: &Deps, actor: &Actor, phone: &str) -> Result<(), DncEr
     }
 }
 
-/// A page of the list.
-#[derive(Debug, Clone, Serialize)]
-pub struct DncPage {
-    pub items: Vec<DncEntry>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists numbers, newest first.
-pub async fn list(deps: &Deps, actor: &Actor, limit: Option<usize>, cursor: Option<&str>) -> Result<DncPage, DncError> {
-    admin_only(actor)?;
+pub async fn list(
+    deps: &Deps,
+    actor: &Actor,
+    limit: Option<usize>,
+    cursor: Option<&str>,
+) -> Result<Page<DncEntry>, DncError> {
+    actor.require_admin()?;
     let start: Option<Cursor> = match cursor {
         None => None,
         Some(c) => PageToken::decode(c).ok_or_else(|| DncError::Validation("invalid cursor".into()))?.store_cursor(),
@@ -110,5 +106,5 @@ pub async fn list(deps: &Deps, actor: &Actor, limit: Option<usize>, cursor: Opti
         Err(StoreError::Invalid(_)) => return Err(DncError::Validation("invalid cursor".into())),
         Err(e) => return Err(e.into()),
     };
-    Ok(DncPage { items, next_cursor: next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode()) })
+    Ok(Page { items, next_cursor: next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode()) })
 }

@@ -24,4 +24,5 @@ pub mod users;
 
 pub use config::Config;
 pub use context::Deps;
+pub use repo::page::Page;
 pub use secret::Secret;

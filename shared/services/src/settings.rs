@@ -19,23 +19,21 @@ pub enum SettingsUpdateError {
     Store(#[from] StoreError),
 }
 
-fn admin_only(actor: &Actor) -> Result<(), SettingsUpdateError> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(SettingsUpdateError::Forbidden("admins only".into()))
+impl From<crate::auth::AdminOnly> for SettingsUpdateError {
+    fn from(e: crate::auth::AdminOnly) -> Self {
+        SettingsUpdateError::Forbidden(e.to_string())
     }
 }
 
 /// The current settings (defaults until an admin saves some).
 pub async fn get(deps: &Deps, actor: &Actor) -> Result<Settings, SettingsUpdateError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     Ok(repo::get(deps.store.as_ref()).await?)
 }
 
 /// Replaces the settings after [`Settings::validate`] passes.
 pub async fn put(deps: &Deps, actor: &Actor, settings: Settings) -> Result<Settings, SettingsUpdateError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     settings.validate()?;
     repo::put(deps.store.as_ref(), &settings).await?;
     tracing::info!(by = %actor.id, "settings saved");

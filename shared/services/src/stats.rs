@@ -69,7 +69,7 @@ pub async fn summary(deps: &Deps, actor: &Actor) -> Result<LeadSummary, StatsErr
             let page = store.query(&base.clone().after(cursor)).await?;
             for item in &page.items {
                 count += 1;
-                if let Some(p) = item.s("priority").and_then(Priority::parse) {
+                if let Some(p) = crate::repo::leads::priority_of(item) {
                     *out.by_priority.entry(p.as_str().to_owned()).or_default() += 1;
                 }
             }

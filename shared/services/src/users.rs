@@ -12,15 +12,15 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use ibrat_domain::{Availability, CallOutcome, EventKind, Role, User, UserId};
 use ibrat_ports::store::schema::GSI1;
-use ibrat_ports::{Condition, Key, Query, SkCondition, StoreError, Update, Value, WriteOp};
+use ibrat_ports::{Key, Query, SkCondition, StoreError, WriteOp};
 use serde::Serialize;
 
 use crate::auth::{self, Actor, AuthError};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
-use crate::repo::page::{self, PageToken};
-use crate::repo::users::{self as repo, UserRecord};
-use crate::repo::{calls as call_repo, codec::ts, keys};
+use crate::repo::page::{self, Page, PageToken};
+use crate::repo::users::{self as repo, UserChanges, UserRecord};
+use crate::repo::{calls as call_repo, keys};
 
 /// Failures of user management, mapped to statuses by the API.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,12 @@ pub enum UserError {
     Store(#[from] StoreError),
 }
 
+impl From<crate::auth::AdminOnly> for UserError {
+    fn from(e: crate::auth::AdminOnly) -> Self {
+        UserError::Forbidden(e.to_string())
+    }
+}
+
 impl From<AuthError> for UserError {
     fn from(e: AuthError) -> Self {
         match e {
@@ -47,14 +53,6 @@ impl From<AuthError> for UserError {
             AuthError::Store(s) => UserError::Store(s),
             other => UserError::Validation(other.to_string()),
         }
-    }
-}
-
-fn admin_only(actor: &Actor) -> Result<(), UserError> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(UserError::Forbidden("admins only".into()))
     }
 }
 
@@ -66,13 +64,6 @@ pub struct UserFilter {
     pub availability: Option<Availability>,
 }
 
-/// A page of users.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserPage {
-    pub items: Vec<User>,
-    pub next_cursor: Option<String>,
-}
-
 /// Lists users (gsi1 `USERS`, by role then age), filtered, a page at a time.
 pub async fn list(
     deps: &Deps,
@@ -80,8 +71,8 @@ pub async fn list(
     filter: &UserFilter,
     limit: Option<usize>,
     cursor: Option<&str>,
-) -> Result<UserPage, UserError> {
-    admin_only(actor)?;
+) -> Result<Page<User>, UserError> {
+    actor.require_admin()?;
     let want = page::page_size(limit);
     let start = match cursor {
         None => None,
@@ -103,7 +94,7 @@ pub async fn list(
         .await
         .map_err(cursor_error)?;
     let next_cursor = walk.next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode());
-    Ok(UserPage { items: walk.items, next_cursor })
+    Ok(Page { items: walk.items, next_cursor })
 }
 
 /// A client cursor the store cannot use is the client's mistake.
@@ -116,7 +107,7 @@ pub(crate) fn cursor_error(e: StoreError) -> UserError {
 
 /// One user.
 pub async fn get(deps: &Deps, actor: &Actor, id: &UserId) -> Result<User, UserError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     Ok(load(deps, id).await?.user)
 }
 
@@ -133,10 +124,7 @@ async fn other_admin_check(deps: &Deps, target: &UserId) -> Result<WriteOp, User
         .iter()
         .find(|r| r.user.role == Role::Admin && r.user.active && &r.user.id != target)
         .ok_or(UserError::LastAdmin)?;
-    Ok(WriteOp::Check {
-        key: keys::user(&other.user.id),
-        condition: Condition::eq("role", Role::Admin.as_str()).and(Condition::Eq("active".into(), Value::Bool(true))),
-    })
+    Ok(repo::still_admin_check(&other.user.id))
 }
 
 /// Changes an admin may make to a user. None leaves a field unchanged.
@@ -152,16 +140,16 @@ pub struct UserPatch {
 /// Updates a user. Demoting or deactivating the last active admin is
 /// refused; deactivating takes the user out of call routing.
 pub async fn update(deps: &Deps, actor: &Actor, id: &UserId, patch: UserPatch) -> Result<User, UserError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     let rec = load(deps, id).await?;
     let u = &rec.user;
     let now = deps.clock.now();
-    let mut update = Update::new().set("updated_at", ts(now));
+    let mut changes = UserChanges::new(now);
     if let Some(n) = &patch.name {
-        update = update.set("name", auth::check_name(n)?);
+        changes = changes.name(&auth::check_name(n)?);
     }
     if let Some(p) = &patch.phone {
-        update = update.set_opt("phone", auth::parse_phone(deps, Some(p))?.map(|p| p.as_str().to_owned()));
+        changes = changes.phone(auth::parse_phone(deps, Some(p))?.as_ref());
     }
     let role_changes = patch.role.is_some_and(|r| r != u.role);
     let deactivates = patch.active == Some(false) && u.active;
@@ -172,23 +160,17 @@ pub async fn update(deps: &Deps, actor: &Actor, id: &UserId, patch: UserPatch) -
     let mut availability_changed = false;
     if role_changes || deactivates || activates {
         // Out of routing until they choose to be available again.
-        let mut moved = repo::availability_update(id, Availability::Offline, now);
-        update.set.retain(|(name, _)| name != "updated_at");
-        update.set.append(&mut moved.set);
-        update.remove.append(&mut moved.remove);
+        changes = changes.offline(id, now);
         availability_changed = u.availability != Availability::Offline;
     }
     if let Some(role) = patch.role.filter(|_| role_changes) {
-        update = update.set("role", role.as_str()).set(GSI1.sk, keys::users_sk(role, u.created_at, id));
+        changes = changes.role(id, role, u.created_at);
     }
     if deactivates || activates {
-        update = update.set("active", !deactivates);
+        changes = changes.active(!deactivates);
     }
     // Only written if nobody changed availability or role since we read.
-    let condition = Condition::eq("availability", u.availability.as_str())
-        .and(Condition::eq("role", u.role.as_str()))
-        .and(Condition::Eq("active".into(), Value::Bool(u.active)));
-    let mut ops = vec![WriteOp::Update { key: keys::user(id), update, condition: Some(condition) }];
+    let mut ops = vec![repo::update_if_unchanged_op(u, changes)];
     if u.role == Role::Admin && u.active && (deactivates || role_changes) {
         ops.push(other_admin_check(deps, id).await?);
     }
@@ -244,7 +226,7 @@ pub async fn stats(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<UserStats, UserError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     load(deps, id).await?;
     let to = to.unwrap_or_else(|| deps.clock.now());
     let from = from.unwrap_or(to - Duration::days(30));
@@ -261,9 +243,7 @@ pub async fn stats(
     loop {
         let page = store.query(&q.clone().limit(500).after(cursor)).await?;
         for item in &page.items {
-            if let Some(c) = item.s("call_id") {
-                call_keys.push(Key::new(format!("CALL#{c}"), "CALL"));
-            }
+            call_keys.extend(call_repo::link_call_key(item));
         }
         if call_keys.len() >= MAX_STATS_CALLS {
             truncated = page.cursor.is_some() || call_keys.len() > MAX_STATS_CALLS;
@@ -332,16 +312,8 @@ pub async fn set_availability(
         return Err(UserError::Conflict("on a call; availability changes when it ends".into()));
     }
     let now = deps.clock.now();
-    let update = repo::availability_update(target, availability, now);
-    let condition = Condition::eq("availability", u.availability.as_str())
-        .and(Condition::Eq("availability_since".into(), ts(u.availability_since)))
-        .and(Condition::Eq("active".into(), Value::Bool(true)));
-    let item = match deps.store.update(&keys::user(target), update, Some(condition)).await {
-        Ok(item) => item,
-        Err(e) if e.is_condition_failed() => {
-            return Err(UserError::Conflict("availability changed meanwhile; try again".into()))
-        }
-        Err(e) => return Err(e.into()),
+    let Some(updated) = repo::set_availability(deps.store.as_ref(), u, availability, now).await? else {
+        return Err(UserError::Conflict("availability changed meanwhile; try again".into()));
     };
     tracing::info!(user_id = %target, by = %actor.id, availability = availability.as_str(), "availability set");
     deps.emit(EventKind::UserAvailability { user_id: target.clone(), availability }).await;
@@ -350,7 +322,7 @@ pub async fn set_availability(
             tracing::warn!(error = %e, "could not queue a nudge");
         }
     }
-    Ok(repo::from_item(&item)?.user)
+    Ok(updated.user)
 }
 
 /// [`set_availability`] for the WebSocket client: the actor sets their own,

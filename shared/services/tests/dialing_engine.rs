@@ -10,10 +10,10 @@ use ibrat_domain::{
     Availability, CallId, CallOutcome, CallStatus, EventKind, LeadStatus, Phone, Priority, Region, UserId,
 };
 use ibrat_ports::{Store, TelephonyError};
-use ibrat_services::dialing::queue::next_due;
+use ibrat_services::dialing::due_leads::next_due;
 use ibrat_services::dialing::recovery::{reconcile_with, RecoveryOptions};
 use ibrat_services::dialing::{
-    dial, dial_with, finish_call, handle_message, pacing, reconcile, tick, CallEnd, DialOptions, DialOutcome,
+    dial, dial_with, finish_call, handle_message, pause, reconcile, tick, CallEnd, DialOptions, DialOutcome,
     FinishOutcome, MessageOutcome,
 };
 use ibrat_services::messages::QueueMessage;
@@ -365,7 +365,7 @@ async fn twilio_refusals_are_mapped() {
     let t = tick(&h.deps).await.unwrap();
     assert!(t.paused && t.dispatched.is_empty());
     assert_eq!(dial(&h.deps, &d.id, false).await.unwrap(), DialOutcome::Paused);
-    pacing::resume(&h.deps).await.unwrap();
+    pause::resume(&h.deps).await.unwrap();
     let t = tick(&h.deps).await.unwrap();
     assert_eq!(t.dispatched, vec![d.id.clone()]);
 

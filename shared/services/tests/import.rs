@@ -16,7 +16,8 @@ use ibrat_ports::{
     BlobStore, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall, Telephony,
     TelephonyError,
 };
-use ibrat_services::import::{self, record, FileError, ImportError, ImportStatus, RejectKind};
+use ibrat_services::import::{self, FileError, ImportError, ImportStatus, RejectKind};
+use ibrat_services::repo::imports;
 use ibrat_services::repo::{keys, leads as lead_repo};
 use ibrat_services::{Config, Deps};
 use proptest::prelude::*;
@@ -176,7 +177,7 @@ async fn refused(h: &H, bytes: Vec<u8>) -> (ImportId, FileError) {
     match import_bytes(h, &id, bytes).await {
         Err(ImportError::Refused { import_id, error }) => {
             assert_eq!(import_id, id);
-            let rec = record::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
+            let rec = imports::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
             assert_eq!(rec.status, ImportStatus::Failed);
             assert_eq!(rec.failure.as_ref().map(|f| f.code.as_str()), Some(error.code()));
             (id, error)
@@ -234,11 +235,11 @@ async fn a_run_that_died_before_its_checkpoint_counts_its_own_leads_as_imported(
     let clean = import_bytes(&h, &id, fixture("messy.csv")).await.unwrap();
     // Pretend the run wrote every batch and died before saving anything.
     let store = h.deps.store.as_ref();
-    let mut rec = record::get(store, &id).await.unwrap().unwrap();
+    let mut rec = imports::get(store, &id).await.unwrap().unwrap();
     rec.status = ImportStatus::Running;
     rec.counts = Default::default();
     rec.checkpoint = 0;
-    assert!(record::save(store, &mut rec).await.unwrap());
+    assert!(imports::save(store, &mut rec).await.unwrap());
     let rerun = import_bytes(&h, &id, fixture("messy.csv")).await.unwrap();
     assert_eq!(rerun.record.counts, clean.record.counts);
     assert_eq!(rerun.errors, clean.errors);
@@ -274,7 +275,7 @@ async fn a_source_failure_writes_no_lead_and_a_rerun_imports_everything() {
     ];
     let err = import::run_stream(&h.deps, &id, "x.csv", None, futures::stream::iter(chunks).boxed()).await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
-    let rec = record::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
+    let rec = imports::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
     assert_eq!((rec.status, rec.checkpoint, rec.counts.imported), (ImportStatus::Running, 0, 0), "{rec:?}");
     assert!(lead(&h, "+998910000000").await.is_none(), "leads are written only once the file is read");
     let done = import_bytes(&h, &id, bytes).await.unwrap();
@@ -360,7 +361,7 @@ async fn a_run_that_dies_while_writing_resumes_after_its_checkpoint_with_exact_c
     let crashed = Deps { store: Arc::new(failing), ..h.deps.clone() };
     let err = import::run(&crashed, &id, "leads.csv", None, std::io::Cursor::new(bytes.clone())).await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
-    let rec = record::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
+    let rec = imports::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
     assert_eq!(rec.status, ImportStatus::Running);
     assert!(rec.checkpoint > 0 && rec.checkpoint < 60, "checkpointed part of the way: {rec:?}");
     assert!(rec.counts.imported > 0 && rec.counts.imported < clean.record.counts.imported, "{rec:?}");
@@ -386,7 +387,7 @@ async fn the_row_limit_fails_the_import_clearly() {
     let h = harness_with(config);
     let (id, e) = refused(&h, b"phone\n901111111\n902222222\n903333333\n".to_vec()).await;
     assert_eq!(e, FileError::TooManyRows { max_rows: 2 });
-    let rec = record::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
+    let rec = imports::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
     assert_eq!((rec.counts.rows, rec.counts.imported), (2, 2));
     assert!(lead(&h, "+998903333333").await.is_none());
 }
@@ -482,11 +483,11 @@ proptest! {
             }
             // Forget progress, as a crash would, and run again.
             let store = h.deps.store.as_ref();
-            let mut rec = record::get(store, &id).await.unwrap().unwrap();
+            let mut rec = imports::get(store, &id).await.unwrap().unwrap();
             rec.status = ImportStatus::Running;
             rec.counts = Default::default();
             rec.checkpoint = 0;
-            prop_assert!(record::save(store, &mut rec).await.unwrap());
+            prop_assert!(imports::save(store, &mut rec).await.unwrap());
             let again = import_bytes(&h, &id, csv.into_bytes()).await.unwrap();
             prop_assert_eq!(again.record.counts, c);
             // A second import of the same file imports nothing new.

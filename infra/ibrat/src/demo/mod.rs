@@ -33,6 +33,10 @@ pub const SALESPEOPLE: [(&str, &str, &str); 3] = [
     ("dilshod@demo.ibrat", "Dilshod", "+998901110003"),
 ];
 
+/// A salesperson the demo does not simulate: sign in as them in the
+/// console to take calls yourself.
+pub const CONSOLE_SALESPERSON: (&str, &str, &str) = ("sevara@demo.ibrat", "Sevara", "+998901110004");
+
 /// Why the demo could not be set up; each message is one plain sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -65,7 +69,7 @@ pub async fn start(system: &RunningSystem) -> Result<Vec<JoinHandle<()>>, DemoEr
         EnsureAdmin::AlreadyPresent | EnsureAdmin::EmailInUse => existing_admin(system).await?,
     };
     let admin = ApiClient::login(&system.base_url(), ADMIN_EMAIL, PASSWORD).await?;
-    for (email, name, phone) in SALESPEOPLE {
+    for (email, name, phone) in SALESPEOPLE.into_iter().chain([CONSOLE_SALESPERSON]) {
         register_salesperson(&admin, email, name, phone).await?;
     }
 
@@ -76,7 +80,7 @@ pub async fn start(system: &RunningSystem) -> Result<Vec<JoinHandle<()>>, DemoEr
     }
     let sample = leads::generate(LEADS, &zones, &mut rand::thread_rng());
     let imported = import_cmd::upload(&admin, leads::to_csv(&sample), |_| {}).await?;
-    print_intro(&imported, &zones);
+    print_intro(&system.base_url(), &imported, &zones);
 
     let stopping = system.stopping();
     let mut tasks = Vec::new();
@@ -112,11 +116,13 @@ async fn register_salesperson(admin: &ApiClient, email: &str, name: &str, phone:
     }
 }
 
-fn print_intro(imported: &ImportSummary, zones: &[&str]) {
-    println!("Demo logins (password `{PASSWORD}` for everyone):");
+fn print_intro(base_url: &str, imported: &ImportSummary, zones: &[&str]) {
+    println!("Console: {base_url}/  Demo logins (password `{PASSWORD}` for everyone):");
     println!("  admin        {ADMIN_EMAIL}");
+    let (email, name, _) = CONSOLE_SALESPERSON;
+    println!("  salesperson  {email} ({name}: yours to try; press Ready on the console)");
     for (email, name, _) in SALESPEOPLE {
-        println!("  salesperson  {email} ({name})");
+        println!("  salesperson  {email} ({name}, simulated)");
     }
     println!(
         "Imported {} of {} sample leads ({} duplicates) in zones open now: {}",

@@ -4,11 +4,11 @@
 //! ~11 µs behind one process-wide regex lock, too slow for the CSV import.
 //! [`Phone::parse_with_region`] therefore first tries a lock-free fast path
 //! (`fast`) that reproduces the crate step by step for the common written
-//! forms, and falls back to the crate (`legacy`) whenever it is not certain.
+//! forms, and falls back to the crate (`reference`) whenever it is not certain.
 
 mod fast;
-mod legacy;
 mod pattern;
+mod reference;
 mod rules;
 mod table;
 mod written;
@@ -83,7 +83,7 @@ impl Phone {
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
         }
-        fast::parse(trimmed, region).unwrap_or_else(|| legacy::parse_trimmed(trimmed, region))
+        fast::parse(trimmed, region).unwrap_or_else(|| reference::parse_trimmed(trimmed, region))
     }
 
     /// [`Phone::parse_with_region`] through `phonenumber` alone, the reference
@@ -94,7 +94,7 @@ impl Phone {
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
         }
-        legacy::parse_trimmed(trimmed, region)
+        reference::parse_trimmed(trimmed, region)
     }
 
     /// Accepts only text already in E.164 form (stored values, Twilio fields).

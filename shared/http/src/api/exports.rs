@@ -10,9 +10,9 @@ use utoipa::IntoParams;
 
 use super::extract::ApiQuery;
 use super::ErrorBody;
+use crate::api::imports::csv_response;
 use crate::auth::AdminUser;
 use crate::error::ApiError;
-use crate::imports::csv_response;
 use crate::state::AppState;
 
 /// Maps export refusals to 400.

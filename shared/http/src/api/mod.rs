@@ -22,6 +22,7 @@ pub mod calls;
 pub mod dnc;
 pub mod exports;
 pub mod extract;
+pub mod imports;
 pub mod leads;
 pub mod settings;
 pub mod users;
@@ -65,7 +66,7 @@ pub struct RouteSpec {
     pub path: &'static str,
     pub access: Access,
     /// A streamed upload: served outside the JSON body limit, with its own
-    /// limit (see `crate::imports::router`).
+    /// limit (see `crate::api::imports::router`).
     pub upload: bool,
     make: fn() -> MethodRouter<AppState>,
 }
@@ -94,7 +95,7 @@ const fn upload(method: Method, path: &'static str, access: Access, make: fn() -
 use Access::{Admin, Authenticated, Owner, Public};
 
 /// Every route of the REST API (the imports routes are merged from
-/// `crate::imports`). The single source for the router, the role-matrix
+/// `crate::api::imports`). The single source for the router, the role-matrix
 /// test and the OpenAPI check.
 pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/health", Public, || get(health)),
@@ -116,7 +117,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/leads", Admin, || post(leads::create)),
     route(Method::GET, "/api/leads/stats/summary", Admin, || get(leads::summary)),
     route(Method::GET, "/api/leads/export", Admin, || get(exports::leads)),
-    upload(Method::POST, "/api/leads/upload-csv", Admin, || post(crate::imports::upload_csv)),
+    upload(Method::POST, "/api/leads/upload-csv", Admin, || post(imports::upload_csv)),
     route(Method::POST, "/api/leads/bulk/priority", Admin, || post(leads::bulk_priority)),
     route(Method::POST, "/api/leads/bulk/requeue", Admin, || post(leads::bulk_requeue)),
     route(Method::GET, "/api/leads/{id}", Owner, || get(leads::get)),
@@ -132,10 +133,10 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::DELETE, "/api/dnc/{phone}", Admin, || delete(dnc::remove)),
     route(Method::GET, "/api/settings", Admin, || get(settings::get)),
     route(Method::PUT, "/api/settings", Admin, || put(settings::put)),
-    route(Method::POST, "/api/imports", Admin, || post(crate::imports::create)),
-    route(Method::GET, "/api/imports", Admin, || get(crate::imports::list)),
-    route(Method::GET, "/api/imports/{id}", Admin, || get(crate::imports::get)),
-    route(Method::GET, "/api/imports/{id}/errors.csv", Admin, || get(crate::imports::errors_csv)),
+    route(Method::POST, "/api/imports", Admin, || post(imports::create)),
+    route(Method::GET, "/api/imports", Admin, || get(imports::list)),
+    route(Method::GET, "/api/imports/{id}", Admin, || get(imports::get)),
+    route(Method::GET, "/api/imports/{id}/errors.csv", Admin, || get(imports::errors_csv)),
 ];
 
 /// The REST API over `state`, with its middleware, ready to serve (local
@@ -148,8 +149,8 @@ pub fn router(state: AppState) -> Router {
     // The 1 MiB limit covers the JSON routes above only; uploads merged
     // below set their own.
     let api = api.layer(RequestBodyLimitLayer::new(MAX_JSON_BODY));
-    // Uploads stream outside the JSON limit (see `crate::imports::router`).
-    let api = api.merge(crate::imports::router());
+    // Uploads stream outside the JSON limit (see `crate::api::imports::router`).
+    let api = api.merge(imports::router());
     let cors = cors_layer(&state.deps.config.cors_origins);
     api.fallback(no_route)
         .layer(cors)
@@ -269,8 +270,8 @@ impl Modify for BearerScheme {
         dnc::list, dnc::add, dnc::remove,
         settings::get, settings::put,
         exports::leads, exports::calls,
-        crate::imports::create, crate::imports::list, crate::imports::get, crate::imports::errors_csv,
-        crate::imports::upload_csv,
+        imports::create, imports::list, imports::get, imports::errors_csv,
+        imports::upload_csv,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerScheme),

@@ -39,10 +39,13 @@ impl Condition {
         Condition::NotExists(super::schema::TABLE.pk.to_owned())
     }
 
-    /// Optimistic concurrency: the item is at `version` (absent counts as 0).
+    /// Optimistic concurrency: the item is at `version`. An absent version
+    /// and a stored 0 both count as 0 (so an item created at version 0 can
+    /// still be updated), and so does an absent item. The one rule every
+    /// versioned write uses.
     pub fn version(version: u64) -> Self {
         if version == 0 {
-            Condition::NotExists("version".into())
+            Condition::Or(vec![Condition::NotExists("version".into()), Condition::Eq("version".into(), Value::N(0))])
         } else {
             Condition::Eq("version".into(), Value::N(version as i64))
         }
@@ -163,6 +166,10 @@ mod tests {
         assert!(Condition::Ne("missing".into(), Value::N(1)).eval(i));
         assert!(Condition::version(0).eval(i));
         assert!(!Condition::version(1).eval(i));
+        let v0 = Item::new().with("pk", "A").with("version", 0i64);
+        assert!(Condition::version(0).eval(Some(&v0)));
+        assert!(Condition::version(0).eval(None));
+        assert!(!Condition::version(0).eval(Some(&Item::new().with("version", 1i64))));
         assert!(Condition::In("n".into(), vec![Value::N(1), Value::N(5)]).eval(i));
         assert!(Condition::Not(Box::new(Condition::eq("s", "x"))).eval(i));
     }

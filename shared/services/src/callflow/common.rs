@@ -1,85 +1,14 @@
 //! Helpers shared by the call-flow steps.
 
 use chrono::{DateTime, Utc};
-use ibrat_domain::{AnsweredBy, Availability, Call, CallId, CallOutcome, EventKind, Lead, Settings, UserId};
-use ibrat_ports::{Condition, StoreError, Update, Value, WriteOp};
+use ibrat_domain::{AnsweredBy, Availability, Call, CallOutcome, EventKind, Settings, UserId};
 
 use super::error::CallflowError;
 use crate::context::Deps;
-use crate::repo::{self, keys};
-
-/// The call attribute counting salespeople tried for this call (absent: one,
-/// or none before the first bridge).
-pub(crate) const BRIDGE_ATTEMPTS: &str = "bridge_attempts";
-
-/// The user attribute naming the call a salesperson is on.
-pub(crate) const CURRENT_CALL: &str = "current_call_id";
+use crate::repo;
 
 /// How many times a step re-reads and retries after losing a race.
 pub(crate) const MAX_ROUNDS: usize = 6;
-
-/// A call with the attributes the domain type does not carry.
-#[derive(Debug, Clone)]
-pub(crate) struct CallRecord {
-    pub call: Call,
-    /// Salespeople tried so far (0 before the first bridge).
-    pub bridge_attempts: u32,
-}
-
-/// Reads a call with its bridge counter.
-pub(crate) async fn load_call(deps: &Deps, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
-    let Some(item) = deps.store.get(&keys::call(id)).await? else {
-        return Ok(None);
-    };
-    let call = repo::calls::from_item(&item)?;
-    let stored = item.n(BRIDGE_ATTEMPTS).map(|n| n.clamp(0, u32::MAX as i64) as u32);
-    let bridge_attempts = match stored {
-        Some(n) => n,
-        None if call.salesperson_id.is_some() => 1,
-        None => 0,
-    };
-    Ok(Some(CallRecord { call, bridge_attempts }))
-}
-
-/// Optimistic concurrency on an item read at `expected` (a stored 0 and an
-/// absent version both count as 0).
-pub(crate) fn version_is(expected: u64) -> Condition {
-    if expected == 0 {
-        Condition::Or(vec![Condition::NotExists("version".into()), Condition::Eq("version".into(), Value::N(0))])
-    } else {
-        Condition::Eq("version".into(), Value::N(expected as i64))
-    }
-}
-
-/// The version-conditioned update of a call; bumps `call.version`. An
-/// update (not a put) so attributes other writers added are kept.
-pub(crate) fn call_update_op(call: &mut Call, update: Update) -> WriteOp {
-    let expected = call.version;
-    call.version += 1;
-    WriteOp::Update {
-        key: keys::call(&call.id),
-        update: update.set("version", call.version),
-        condition: Some(version_is(expected)),
-    }
-}
-
-/// Stores a changed lead only if it is still at the version read; bumps it.
-pub(crate) fn lead_save_op(lead: &mut Lead) -> WriteOp {
-    let expected = lead.version;
-    lead.version += 1;
-    WriteOp::Put { item: repo::leads::to_item(lead), condition: Some(version_is(expected)) }
-}
-
-/// The event telling clients a lead changed.
-pub(crate) fn lead_event(lead: &Lead) -> EventKind {
-    EventKind::LeadUpdated {
-        lead_id: lead.id.clone(),
-        status: lead.status,
-        priority: lead.priority,
-        salesperson_id: lead.salesperson_id.clone(),
-        next_attempt_at: lead.next_attempt_at,
-    }
-}
 
 /// What a person hears when nobody is free: the configured message, naming
 /// the company (it is prefixed when the message does not name it already).
@@ -115,15 +44,9 @@ pub(crate) async fn release_salesperson(
     to: Availability,
     now: DateTime<Utc>,
 ) -> Result<bool, CallflowError> {
-    let condition =
-        Condition::eq("availability", Availability::OnCall.as_str()).and(Condition::eq(CURRENT_CALL, call.id.as_str()));
     for _ in 0..=RELEASE_CONFLICT_RETRIES {
         let ops = vec![
-            WriteOp::Update {
-                key: keys::user(user),
-                update: repo::users::availability_update(user, to, now).remove(CURRENT_CALL),
-                condition: Some(condition.clone()),
-            },
+            repo::users::release_op(user, &call.id, to, now),
             repo::calls::agent_release_op(&call.id, call.created_at, user, now),
         ];
         match deps.store.transact_write(ops).await {

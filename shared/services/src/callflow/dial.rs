@@ -7,18 +7,15 @@ use std::time::Duration as StdDuration;
 
 use ibrat_domain::{AnsweredBy, Availability, CallId, CallOutcome, CallStatus, Settings};
 use ibrat_ports::queue::MAX_DELAY;
-use ibrat_ports::Update;
 use tracing::Instrument;
 
-use super::common::{
-    abandon_message, call_update_op, finished_outcome, load_call, release_salesperson, CallRecord, MAX_ROUNDS,
-};
+use super::common::{abandon_message, finished_outcome, release_salesperson, MAX_ROUNDS};
 use super::error::CallflowError;
 use super::routing::{announce, claim, Bridge, Claim};
 use crate::context::Deps;
 use crate::dialing::finish::{finish_call, CallEnd};
 use crate::messages::QueueMessage;
-use crate::repo;
+use crate::repo::{self, calls::CallChanges, calls::CallRecord};
 
 /// Salespeople tried per call: the first and, when they do not answer, one
 /// more.
@@ -92,7 +89,7 @@ pub async fn on_dial_action(deps: &Deps, call_id: &CallId, result: DialResult) -
 async fn handle(deps: &Deps, call_id: &CallId, result: DialResult) -> Result<DialDecision, CallflowError> {
     let settings = repo::settings::get(deps.store.as_ref()).await?;
     for _ in 0..MAX_ROUNDS {
-        let Some(record) = load_call(deps, call_id).await? else {
+        let Some(record) = repo::calls::get_record(deps.store.as_ref(), call_id).await? else {
             tracing::warn!("dial action for an unknown call");
             return Ok(DialDecision::Hangup);
         };
@@ -168,7 +165,7 @@ async fn handle(deps: &Deps, call_id: &CallId, result: DialResult) -> Result<Dia
 /// Stores the talk time on the open call; Ok(false) on a lost race.
 async fn record_talk(deps: &Deps, record: &CallRecord, talk: u32) -> Result<bool, CallflowError> {
     let mut call = record.call.clone();
-    let op = call_update_op(&mut call, Update::new().set("talk_secs", talk));
+    let op = repo::calls::update_op(&mut call, CallChanges::new().talk_secs(talk));
     match deps.store.transact_write(vec![op]).await {
         Ok(()) => Ok(true),
         Err(e) if e.is_condition_failed() || e.is_retryable() => Ok(false),

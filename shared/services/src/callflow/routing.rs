@@ -3,14 +3,13 @@
 //! only while they are still available since the instant read, so two
 //! answers racing for one salesperson can never both win.
 
-use chrono::{DateTime, Utc};
 use ibrat_domain::{Availability, CallStatus, EventKind, Lead, Settings, UserId};
-use ibrat_ports::{StoreError, Update, WriteOp};
 
-use super::common::{call_update_op, CallRecord, BRIDGE_ATTEMPTS, CURRENT_CALL};
 use super::error::CallflowError;
 use crate::context::Deps;
-use crate::repo::{self, codec::ts, keys, users::UserRecord};
+use crate::repo::calls::{CallChanges, CallRecord};
+use crate::repo::tx::Transaction;
+use crate::repo::{self, users::UserRecord};
 
 /// Dial this salesperson for the call: the TwiML `<Dial>` the HTTP layer
 /// answers with.
@@ -119,30 +118,19 @@ async fn try_claim(
     for _ in 0..=CONFLICT_RETRIES {
         let now = deps.clock.now();
         let mut call = record.call.clone();
-        let call_op = call_update_op(&mut call, bridge_update(user_id, attempt, now));
-        let user_update = repo::users::availability_update(user_id, Availability::OnCall, now)
-            .set(CURRENT_CALL, call.id.as_str())
-            .set("current_call_at", ts(now));
-        let ops = vec![
-            call_op,
-            WriteOp::Update {
-                key: keys::user(user_id),
-                update: user_update,
-                condition: Some(repo::users::is_available_since(candidate.user.availability_since)),
-            },
-            repo::calls::agent_claim_op(&call, user_id, now),
-        ];
-        match deps.store.transact_write(ops).await {
+        let mut tx = Transaction::new();
+        let call_op = tx.push(repo::calls::update_op(&mut call, CallChanges::new().bridged_to(user_id, attempt, now)));
+        tx.push(repo::users::claim_for_call_op(user_id, &call.id, candidate.user.availability_since, now));
+        tx.push(repo::calls::agent_claim_op(&call, user_id, now));
+        match tx.commit(deps.store.as_ref()).await {
             Ok(()) => {
                 call.status = CallStatus::Bridged;
                 call.salesperson_id = Some(user_id.clone());
                 call.bridged_at = call.bridged_at.or(Some(now));
                 return Ok(Attempt::Won(Box::new(CallRecord { call, bridge_attempts: attempt })));
             }
-            Err(StoreError::TransactionCanceled { failed }) if failed.iter().any(|f| f.index == 0) => {
-                return Ok(Attempt::CallChanged);
-            }
-            Err(StoreError::TransactionCanceled { failed }) if !failed.is_empty() => return Ok(Attempt::UserTaken),
+            Err(e) if call_op.failed_in(&e) => return Ok(Attempt::CallChanged),
+            Err(e) if e.is_condition_failed() => return Ok(Attempt::UserTaken),
             Err(e) if e.is_retryable() => {
                 tracing::debug!(error = %e, "claim transaction conflicted; retrying");
                 continue;
@@ -151,16 +139,6 @@ async fn try_claim(
         }
     }
     Err(CallflowError::Contention(format!("claiming salesperson {user_id} kept conflicting")))
-}
-
-/// The call's share of a claim: bridged to `user`, counted as attempt
-/// `attempt`.
-fn bridge_update(user: &UserId, attempt: u32, now: DateTime<Utc>) -> Update {
-    Update::new()
-        .set("status", CallStatus::Bridged.as_str())
-        .set("salesperson_id", user.as_str())
-        .set_if_absent("bridged_at", ts(now))
-        .set(BRIDGE_ATTEMPTS, attempt)
 }
 
 /// Tells the salesperson who is coming (before their phone rings), then

@@ -2,14 +2,13 @@
 //! final status finishes the call through `dialing::finish::finish_call`.
 
 use ibrat_domain::{AnsweredBy, CallId, CallStatus, EventKind, LeadStatus};
-use ibrat_ports::Update;
 use tracing::Instrument;
 
-use super::common::{call_update_op, is_machine, lead_event, lead_save_op, load_call, secs_between, MAX_ROUNDS};
+use super::common::{is_machine, secs_between, MAX_ROUNDS};
 use super::error::CallflowError;
 use crate::context::Deps;
 use crate::dialing::finish::{finish_call, CallEnd, FinishOutcome};
-use crate::repo::{self, codec::ts};
+use crate::repo::{self, calls::CallChanges};
 
 /// Twilio's `CallStatus` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,7 +119,7 @@ async fn handle(deps: &Deps, call_id: &CallId, update: StatusUpdate) -> Result<S
         _ => return finish(deps, call_id, &update).await,
     };
     for _ in 0..MAX_ROUNDS {
-        let Some(record) = load_call(deps, call_id).await? else {
+        let Some(record) = repo::calls::get_record(deps.store.as_ref(), call_id).await? else {
             return Ok(StatusOutcome::UnknownCall);
         };
         let mut call = record.call;
@@ -139,27 +138,27 @@ async fn handle(deps: &Deps, call_id: &CallId, update: StatusUpdate) -> Result<S
         }
 
         let now = deps.clock.now();
-        let mut changes = Update::new().set("status", target.as_str());
+        let mut changes = CallChanges::new().status(target);
         if let Some(seq) = update.sequence {
-            changes = changes.set("last_sequence", seq);
+            changes = changes.last_sequence(seq);
         }
         if let (None, Some(sid)) = (&call.twilio_sid, &update.call_sid) {
-            changes = changes.set("twilio_sid", sid.as_str());
+            changes = changes.twilio_sid(sid.as_str());
         }
         match target {
-            CallStatus::Initiated => changes = changes.set_if_absent("initiated_at", ts(now)),
-            CallStatus::Ringing => changes = changes.set_if_absent("ringing_at", ts(now)),
+            CallStatus::Initiated => changes = changes.initiated_at_once(now),
+            CallStatus::Ringing => changes = changes.ringing_at_once(now),
             _ => {
-                changes = changes.set_if_absent("answered_at", ts(now));
+                changes = changes.answered_at_once(now);
                 if let Some(a) = update.answered_by {
-                    changes = changes.set("answered_by", a.as_str());
+                    changes = changes.answered_by(a);
                 }
                 if let (None, Some(rang)) = (call.ring_secs, call.ringing_at) {
-                    changes = changes.set("ring_secs", secs_between(rang, now));
+                    changes = changes.ring_secs(secs_between(rang, now));
                 }
             }
         }
-        let mut ops = vec![call_update_op(&mut call, changes)];
+        let mut ops = vec![repo::calls::update_op(&mut call, changes)];
 
         // The lead follows: dialing → ringing once Twilio reports progress
         // past the dial (answers are decided by the voice webhook).
@@ -169,7 +168,7 @@ async fn handle(deps: &Deps, call_id: &CallId, update: StatusUpdate) -> Result<S
                 if lead.status == LeadStatus::Dialing && lead.last_call_id.as_ref() == Some(&call.id) {
                     lead.status = LeadStatus::Ringing;
                     lead.updated_at = now;
-                    ops.push(lead_save_op(&mut lead));
+                    ops.push(repo::leads::save_op(&mut lead));
                     moved_lead = Some(lead);
                 }
             }
@@ -199,7 +198,7 @@ async fn handle(deps: &Deps, call_id: &CallId, update: StatusUpdate) -> Result<S
             _ => {}
         }
         if let Some(lead) = &moved_lead {
-            deps.emit(lead_event(lead)).await;
+            deps.emit(EventKind::lead_updated(lead)).await;
         }
         return Ok(StatusOutcome::Progressed { status: target });
     }
@@ -220,7 +219,7 @@ fn sid_mismatch(recorded: Option<&str>, got: Option<&str>) -> Option<IgnoreReaso
 
 /// Hands a final status to `finish_call` with the matching end.
 async fn finish(deps: &Deps, call_id: &CallId, update: &StatusUpdate) -> Result<StatusOutcome, CallflowError> {
-    let Some(record) = load_call(deps, call_id).await? else {
+    let Some(record) = repo::calls::get_record(deps.store.as_ref(), call_id).await? else {
         return Ok(StatusOutcome::UnknownCall);
     };
     let call = record.call;

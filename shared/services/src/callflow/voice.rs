@@ -3,18 +3,14 @@
 //! up on; with nobody free the call is abandoned with a short message.
 
 use ibrat_domain::{AnsweredBy, CallId, CallOutcome, CallStatus, EventKind, Lead, LeadStatus, MachineAction, Settings};
-use ibrat_ports::Update;
 use tracing::Instrument;
 
-use super::common::{
-    abandon_message, call_update_op, finished_outcome, is_machine, lead_event, lead_save_op, load_call, secs_between,
-    CallRecord, MAX_ROUNDS,
-};
+use super::common::{abandon_message, finished_outcome, is_machine, secs_between, MAX_ROUNDS};
 use super::error::CallflowError;
 use super::routing::{announce, claim, Bridge, Claim};
 use crate::context::Deps;
 use crate::dialing::finish::{finish_call, CallEnd};
-use crate::repo::{self, codec::ts};
+use crate::repo::{self, calls::CallChanges, calls::CallRecord};
 
 /// What the voice request tells us.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,7 +62,7 @@ pub async fn on_voice(deps: &Deps, call_id: &CallId, input: VoiceInput) -> Resul
 async fn handle(deps: &Deps, call_id: &CallId, input: VoiceInput) -> Result<VoiceDecision, CallflowError> {
     let settings = repo::settings::get(deps.store.as_ref()).await?;
     for _ in 0..MAX_ROUNDS {
-        let Some(mut record) = load_call(deps, call_id).await? else {
+        let Some(mut record) = repo::calls::get_record(deps.store.as_ref(), call_id).await? else {
             tracing::warn!("voice request for an unknown call");
             return Ok(VoiceDecision::Hangup { reason: HangupReason::UnknownCall });
         };
@@ -129,18 +125,15 @@ async fn answer(
     if !moves && call.answered_by == Some(verdict) && lead.is_none() {
         return Ok(true);
     }
-    let mut changes = Update::new()
-        .set("status", CallStatus::Answered.as_str())
-        .set("answered_by", verdict.as_str())
-        .set_if_absent("answered_at", ts(now));
+    let mut changes = CallChanges::new().status(CallStatus::Answered).answered_by(verdict).answered_at_once(now);
     if let (None, Some(rang)) = (call.ring_secs, call.ringing_at) {
-        changes = changes.set("ring_secs", secs_between(rang, now));
+        changes = changes.ring_secs(secs_between(rang, now));
     }
-    let mut ops = vec![call_update_op(call, changes)];
+    let mut ops = vec![repo::calls::update_op(call, changes)];
     if let Some(l) = lead.as_mut() {
         l.status = LeadStatus::InCall;
         l.updated_at = now;
-        ops.push(lead_save_op(l));
+        ops.push(repo::leads::save_op(l));
     }
     match deps.store.transact_write(ops).await {
         Ok(()) => {}
@@ -162,7 +155,7 @@ async fn answer(
         .await;
     }
     if let Some(l) = &lead {
-        deps.emit(lead_event(l)).await;
+        deps.emit(EventKind::lead_updated(l)).await;
     }
     Ok(true)
 }

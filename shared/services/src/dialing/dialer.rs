@@ -11,14 +11,15 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ibrat_domain::timezone::parse_zone;
 use ibrat_domain::{Call, CallId, CallStatus, EventKind, LeadId, LeadStatus};
-use ibrat_ports::{Condition, CreateCall, StoreError, TelephonyError, Update, Value, WriteOp};
+use ibrat_ports::{CreateCall, TelephonyError};
 use tracing::Instrument;
 
-use super::common::{defer_to_window, hold_for_zone, lead_event, lead_save_op, save_lead, version_is};
+use super::common::{defer_to_window, hold_for_zone};
 use super::error::DialingError;
 use super::finish::{close, CallEnd, FinishOutcome, LeadPlan};
 use crate::context::Deps;
-use crate::repo::{self, keys};
+use crate::repo;
+use crate::repo::tx::{failed_positions, Transaction};
 
 /// What the dialer step did with a lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,11 +143,6 @@ enum Claim {
     Refused(DialOutcome),
 }
 
-/// Operation positions in the claim transaction.
-const OP_LEAD: usize = 0;
-const OP_PACING: usize = 2;
-const OP_DNC: usize = 4;
-
 async fn claim(deps: &Deps, lead_id: &LeadId, manual: bool) -> Result<Claim, DialingError> {
     let store = deps.store.as_ref();
     let Some(lead) = repo::leads::get(store, lead_id).await? else {
@@ -214,36 +210,34 @@ async fn claim(deps: &Deps, lead_id: &LeadId, manual: bool) -> Result<Claim, Dia
     claimed.last_call_id = Some(call.id.clone());
     claimed.hold_reason = None;
     claimed.updated_at = now;
-    let ops = vec![
-        lead_save_op(&mut claimed),
-        repo::calls::create_op(&call),
-        repo::pacing::claim_op(cap, expected_cap),
-        repo::stats::call_placed_op(now),
-        WriteOp::Check { key: keys::dnc(lead.phone.as_str()), condition: Condition::not_exists() },
-        repo::inflight::put_op(&call),
-    ];
-    match store.transact_write(ops).await {
+    let mut tx = Transaction::new();
+    let lead_op = tx.push(repo::leads::save_op(&mut claimed));
+    tx.push(repo::calls::create_op(&call));
+    let pacing_op = tx.push(repo::pacing::claim_op(cap, expected_cap));
+    tx.push(repo::stats::call_placed_op(now));
+    let dnc_op = tx.push(repo::dnc::not_listed_check(&lead.phone));
+    tx.push(repo::inflight::put_op(&call));
+    match tx.commit(store).await {
         Ok(()) => {}
-        Err(StoreError::TransactionCanceled { failed }) if !failed.is_empty() => {
-            let failed: Vec<usize> = failed.iter().map(|f| f.index).collect();
-            if failed.contains(&OP_LEAD) {
+        Err(e) if e.is_condition_failed() => {
+            if lead_op.failed_in(&e) {
                 return Ok(Claim::Lost);
             }
-            if failed.contains(&OP_DNC) {
+            if dnc_op.failed_in(&e) {
                 let mut blocked = lead.clone();
                 blocked.status = LeadStatus::DoNotCall;
                 blocked.updated_at = now;
-                if save_lead(deps, &mut blocked).await? {
-                    deps.emit(lead_event(&blocked)).await;
+                if repo::leads::save(store, &mut blocked).await? {
+                    deps.emit(EventKind::lead_updated(&blocked)).await;
                 }
                 return Ok(Claim::Refused(DialOutcome::DoNotCall));
             }
-            if failed.contains(&OP_PACING) {
+            if pacing_op.failed_in(&e) {
                 let state = repo::pacing::get(store).await?;
                 let outcome = if state.paused { DialOutcome::Paused } else { DialOutcome::NoCapacity };
                 return Ok(Claim::Refused(outcome));
             }
-            return Err(DialingError::Invalid(format!("claim refused by operations {failed:?}")));
+            return Err(DialingError::Invalid(format!("claim refused by operations {:?}", failed_positions(&e))));
         }
         Err(e) if e.is_retryable() => return Ok(Claim::Lost),
         Err(e) => return Err(e.into()),
@@ -251,7 +245,7 @@ async fn claim(deps: &Deps, lead_id: &LeadId, manual: bool) -> Result<Claim, Dia
     tracing::info!(call_id = %call.id, attempt = call.attempt, "lead claimed");
     deps.emit(EventKind::CallCreated { call_id: call.id.clone(), lead_id: lead.id.clone(), attempt: call.attempt })
         .await;
-    deps.emit(lead_event(&claimed)).await;
+    deps.emit(EventKind::lead_updated(&claimed)).await;
     Ok(Claim::Won(Box::new(call)))
 }
 
@@ -339,7 +333,7 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
                 close(deps, &call.id, CallEnd::status(CallStatus::Failed), LeadPlan::Requeue { at: deps.clock.now() })
                     .await?;
                 let reason = format!("Twilio refused our credentials: {message}");
-                super::pacing::pause(deps, &reason).await?;
+                super::pause::pause(deps, &reason).await?;
                 deps.emit(EventKind::Alert { code: "twilio_auth".into(), message: reason }).await;
                 return Ok(DialOutcome::AuthRefused { call_id: call.id });
             }
@@ -371,18 +365,10 @@ async fn requeue(deps: &Deps, call: &Call, opts: &DialOptions, reason: &str) -> 
 /// (progress callbacks may already have moved the call).
 async fn store_sid(deps: &Deps, call_id: &CallId, sid: &str) -> Result<(), DialingError> {
     for _ in 0..8 {
-        let Some(item) = deps.store.get(&keys::call(call_id)).await? else {
-            return Err(DialingError::Invalid(format!("placed call {call_id} vanished")));
-        };
-        if item.s("twilio_sid").is_some() {
-            return Ok(());
-        }
-        let version = item.n("version").unwrap_or(0).max(0) as u64;
-        let update = Update::new().set("twilio_sid", sid).set("version", Value::N(version as i64 + 1));
-        match deps.store.update(&keys::call(call_id), update, Some(version_is(version))).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_condition_failed() => continue,
-            Err(e) => return Err(e.into()),
+        match repo::calls::store_sid(deps.store.as_ref(), call_id, sid).await? {
+            None => return Err(DialingError::Invalid(format!("placed call {call_id} vanished"))),
+            Some(true) => return Ok(()),
+            Some(false) => continue,
         }
     }
     Err(DialingError::Contention(format!("storing the sid of call {call_id} kept losing races")))

@@ -7,21 +7,20 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use ibrat_domain::settings::RetryDecision;
 use ibrat_domain::timezone::parse_zone;
+use ibrat_domain::RetryDecision;
 use ibrat_domain::{
     AnsweredBy, Availability, Call, CallId, CallOutcome, CallStatus, EventKind, Lead, LeadStatus, Priority, Settings,
     UserId,
 };
 use ibrat_ports::queue::MAX_DELAY;
-use ibrat_ports::{Condition, Update, WriteOp};
+use ibrat_ports::WriteOp;
 use tracing::Instrument;
 
-use super::common::{lead_event, lead_save_op, version_is};
 use super::error::DialingError;
 use crate::context::Deps;
 use crate::messages::QueueMessage;
-use crate::repo::{self, codec::ts, keys};
+use crate::repo::{self, calls::CallChanges};
 
 /// How a call ended, as reported by Twilio (or decided by us).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,18 +172,10 @@ async fn wrap_up_op(deps: &Deps, call: &Call, now: DateTime<Utc>) -> Result<Opti
     let Some(sp) = &call.salesperson_id else {
         return Ok(None);
     };
-    let Some(item) = deps.store.get(&keys::user(sp)).await? else {
-        return Ok(None);
-    };
-    if item.s("availability") != Some(Availability::OnCall.as_str())
-        || item.s("current_call_id") != Some(call.id.as_str())
-    {
+    if !repo::users::on_call_with(deps.store.as_ref(), sp, &call.id).await? {
         return Ok(None);
     }
-    let update = repo::users::availability_update(sp, Availability::WrapUp, now).remove("current_call_id");
-    let condition = Condition::eq("availability", Availability::OnCall.as_str())
-        .and(Condition::eq("current_call_id", call.id.as_str()));
-    Ok(Some((sp.clone(), WriteOp::Update { key: keys::user(sp), update, condition: Some(condition) })))
+    Ok(Some((sp.clone(), repo::users::wrap_up_op(sp, &call.id, now))))
 }
 
 /// The mark that the salesperson's leg of the call (its `AGENTCALL` link)
@@ -193,32 +184,33 @@ fn leg_release_op(call: &Call, user: &UserId, now: DateTime<Utc>) -> WriteOp {
     repo::calls::agent_release_op(&call.id, call.created_at, user, now)
 }
 
-/// The changes that end the call (an update, so attributes other writers
-/// added are kept).
-fn call_end_update(call: &Call, status: CallStatus, outcome: CallOutcome, end: &CallEnd, now: DateTime<Utc>) -> Update {
+/// The changes that end the call.
+fn call_end_changes(
+    call: &Call,
+    status: CallStatus,
+    outcome: CallOutcome,
+    end: &CallEnd,
+    now: DateTime<Utc>,
+) -> CallChanges {
     let talk = end.talk_secs.or(if outcome == CallOutcome::Connected { end.duration_secs } else { None });
     let sequence = match (call.last_sequence, end.sequence) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
-    let mut u = Update::new()
-        .set("status", status.as_str())
-        .set("outcome", outcome.as_str())
-        .set("ended_at", ts(now))
-        .set("version", call.version + 1);
+    let mut c = CallChanges::new().status(status).outcome(outcome).ended_at(now);
     if let Some(a) = end.answered_by {
-        u = u.set("answered_by", a.as_str());
+        c = c.answered_by(a);
     }
     if let Some(r) = end.ring_secs {
-        u = u.set("ring_secs", r);
+        c = c.ring_secs(r);
     }
     if let Some(t) = talk {
-        u = u.set("talk_secs", t);
+        c = c.talk_secs(t);
     }
     if let Some(s) = sequence {
-        u = u.set("last_sequence", s);
+        c = c.last_sequence(s);
     }
-    u
+    c
 }
 
 /// Closes a call under `plan`; see [`finish_call`].
@@ -251,11 +243,7 @@ pub(crate) async fn close(
         };
 
         let mut ops = Vec::with_capacity(8);
-        ops.push(WriteOp::Update {
-            key: keys::call(&call.id),
-            update: call_end_update(&call, status, outcome, &end, now),
-            condition: Some(version_is(call.version)),
-        });
+        ops.push(repo::calls::update_op(&mut call.clone(), call_end_changes(&call, status, outcome, &end, now)));
         let lead = repo::leads::get(deps.store.as_ref(), &call.lead_id).await?;
         let linked = lead
             .as_ref()
@@ -263,7 +251,7 @@ pub(crate) async fn close(
             .map(|l| next_lead(l, &call, outcome, end.invalid_number, plan, &settings, now));
         let mut new_lead = None;
         if let Some(mut next) = linked {
-            ops.push(lead_save_op(&mut next));
+            ops.push(repo::leads::save_op(&mut next));
             new_lead = Some(next);
         }
         ops.push(repo::pacing::release_op());
@@ -327,7 +315,7 @@ async fn after_finish(
     })
     .await;
     if let Some(lead) = lead {
-        deps.emit(lead_event(lead)).await;
+        deps.emit(EventKind::lead_updated(lead)).await;
     }
     if let Some(user_id) = wrapped_user {
         deps.emit(EventKind::UserAvailability { user_id: user_id.clone(), availability: Availability::WrapUp }).await;

@@ -1,16 +1,17 @@
 //! The dialing engine: which leads to call and when (`scheduler`,
-//! `queue`), claiming and placing calls (`dialer`, with pacing and call-rate
-//! slots), ending them (`finish`), unsticking them (`recovery`), and the queue
-//! consumer that ties it together (`worker`).
+//! `due_leads`), claiming and placing calls (`dialer`, with pacing and
+//! call-rate slots), pausing and resuming (`pause`), ending calls (`finish`),
+//! unsticking them (`recovery`), and the queue consumer that ties it together
+//! (`worker`).
 //!
 //! Every step is a public function returning an outcome, so tests and local
 //! mode drive the engine step by step; Lambdas are thin wrappers.
 
 pub mod dialer;
+pub mod due_leads;
 pub mod error;
 pub mod finish;
-pub mod pacing;
-pub mod queue;
+pub mod pause;
 pub mod recovery;
 pub mod scheduler;
 pub mod worker;

@@ -6,18 +6,16 @@
 //! calling window is closed are moved to its next opening instead.
 
 use ibrat_domain::timezone::parse_zone;
-use ibrat_domain::{LeadId, Role};
-use ibrat_ports::store::schema::GSI3;
-use ibrat_ports::{Query, Store, StoreError};
+use ibrat_domain::LeadId;
 use tracing::Instrument;
 
 use super::common::{defer_to_window, hold_for_zone};
+use super::due_leads::next_due;
 use super::error::DialingError;
-use super::queue::next_due;
 use super::recovery::{reconcile_with, RecoveryOptions, RecoveryOutcome};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
-use crate::repo::{self, keys};
+use crate::repo;
 
 /// What one tick did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,7 +67,7 @@ pub async fn tick_with(deps: &Deps, opts: &TickOptions) -> Result<TickOutcome, D
         let mut out = TickOutcome { recovery, ..TickOutcome::default() };
         let store = deps.store.as_ref();
         let settings = repo::settings::get(store).await?;
-        out.available = count_available(store).await?;
+        out.available = repo::users::count_available_salespeople(store).await?;
         out.capacity = settings.pacing.capacity(out.available);
         let now = deps.clock.now();
         let state = repo::pacing::set_cap(store, out.capacity, now).await?;
@@ -137,20 +135,6 @@ pub async fn tick_with(deps: &Deps, opts: &TickOptions) -> Result<TickOutcome, D
     }
     .instrument(tracing::info_span!("tick"))
     .await
-}
-
-/// Salespeople in the `AVAILABLE` routing index (tens, not millions).
-async fn count_available(store: &dyn Store) -> Result<u32, StoreError> {
-    let mut count = 0u32;
-    let mut cursor = None;
-    loop {
-        let page = store.query(&Query::index(GSI3.name, keys::AVAILABLE_PK).limit(500).after(cursor)).await?;
-        count += page.items.iter().filter(|i| i.s("role") == Some(Role::Salesperson.as_str())).count() as u32;
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(count),
-        }
-    }
 }
 
 /// What the every-minute run did.

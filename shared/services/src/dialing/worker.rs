@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use ibrat_domain::{Availability, EventKind, LeadId, UserId};
-use ibrat_ports::Condition;
 use tracing::Instrument;
 
 use super::dialer::{dial, DialOutcome};
@@ -13,7 +12,7 @@ use super::error::DialingError;
 use super::scheduler::{tick, TickOutcome};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
-use crate::repo::{self, codec::ts, keys};
+use crate::repo;
 
 /// What handling one message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,14 +60,8 @@ async fn end_wrap_up(deps: &Deps, user_id: UserId, since_ms: i64) -> Result<Mess
         return Ok(MessageOutcome::Dropped { reason: format!("bad since_ms {since_ms}") });
     };
     let now = deps.clock.now();
-    let update = repo::users::availability_update(&user_id, Availability::Available, now);
-    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
-        .and(Condition::Eq("availability_since".into(), ts(since)))
-        .and(Condition::Exists("pk".into()));
-    match deps.store.update(&keys::user(&user_id), update, Some(condition)).await {
-        Ok(_) => {}
-        Err(e) if e.is_condition_failed() => return Ok(MessageOutcome::WrapUpStale { user_id }),
-        Err(e) => return Err(e.into()),
+    if !repo::users::end_wrap_up(deps.store.as_ref(), &user_id, since, now).await? {
+        return Ok(MessageOutcome::WrapUpStale { user_id });
     }
     tracing::info!(user_id = %user_id, "wrap-up over; available again");
     deps.emit(EventKind::UserAvailability { user_id: user_id.clone(), availability: Availability::Available }).await;

@@ -2,13 +2,13 @@
 //! through a presigned URL) and the direct upload route.
 //!
 //! How a file becomes leads:
-//! - [`reader`] decides encoding (UTF-8, BOM or not; anything else is
+//! - [`csv_stream`] decides encoding (UTF-8, BOM or not; anything else is
 //!   refused), the delimiter (comma, semicolon or tab) and streams records;
 //!   [`headers`] maps the header row; [`row`] turns each row into a lead or
 //!   a row error; rejected rows are stored as they come and good rows are
 //!   [`staging`]: held (spilling to temporary files past a bound) until the
-//!   file is read, then handed back in lead-key order; [`writer`] creates
-//!   leads in batches with conditional puts; [`record`] keeps the import's
+//!   file is read, then handed back in lead-key order; [`lead_batch`] creates
+//!   leads in batches with conditional puts; [`crate::repo::imports`] keeps the import's
 //!   status, counts and checkpoint. The file is never held whole in memory.
 //! - Exactness: a lead's id is derived from its phone and created only if
 //!   absent, and each lead remembers the import and line that created it,
@@ -30,26 +30,25 @@
 //!   The list is read per batch; a number listed during the import is still
 //!   never dialed, because the dialer's claim checks the list again.
 
+pub mod csv_stream;
 pub mod errors_csv;
 pub mod headers;
+pub mod lead_batch;
 mod read_pass;
-pub mod reader;
-pub mod record;
 pub mod row;
 mod run;
 mod service;
 pub mod staging;
 mod write_pass;
-pub mod writer;
 
 use ibrat_domain::ImportId;
 use ibrat_ports::StoreError;
 use serde::Serialize;
 
-pub use record::{Counts, Failure, ImportRecord, ImportStatus};
+pub use crate::repo::imports::{Counts, Failure, ImportRecord, ImportStatus};
 pub use row::{RejectKind, RowError};
 pub use run::{import_id_of_key, run, run_from_blob, run_stream};
-pub use service::{create, fail, get, list, Created, ImportPage};
+pub use service::{create, fail, get, list, Created};
 
 /// Rows read and parsed per batch (one parse task).
 pub const BATCH_ROWS: usize = 2000;
@@ -163,6 +162,12 @@ pub enum ImportError {
     /// Another run of this import moved ahead of this one, which stopped.
     #[error("import {0} is being run elsewhere")]
     Superseded(ImportId),
+}
+
+impl From<crate::auth::AdminOnly> for ImportError {
+    fn from(e: crate::auth::AdminOnly) -> Self {
+        ImportError::Forbidden(e.to_string())
+    }
 }
 
 impl ImportError {

@@ -11,14 +11,14 @@ use futures::stream::{self, StreamExt};
 use ibrat_domain::Region;
 use tokio::sync::mpsc;
 
+use super::csv_stream;
 use super::headers::{match_headers, Columns};
-use super::reader;
-use super::record::{Counts, ImportRecord};
 use super::row::{is_blank, parse_row, LeadRow, RowError};
 use super::run::{announce_progress, staging_failed};
 use super::staging::Staging;
-use super::{errors_csv, FileError, Halt, ImportError, SourceError, BATCH_ROWS, PROGRESS_ROWS};
+use super::{FileError, Halt, ImportError, SourceError, BATCH_ROWS, PROGRESS_ROWS};
 use crate::context::Deps;
+use crate::repo::imports::{Counts, ImportRecord};
 
 /// Batches read and parsed ahead (one per core on a small machine).
 pub(super) const PARSE_AHEAD: usize = 2;
@@ -41,7 +41,7 @@ pub(super) enum Parsed {
 /// data rows. Stops quietly when the receiver is gone.
 pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed>) {
     let send = |m: Parsed| tx.blocking_send(m).is_ok();
-    let (mut rdr, lines) = match reader::open(input) {
+    let (mut rdr, lines) = match csv_stream::open(input) {
         Ok(opened) => opened,
         Err(h) => {
             send(Parsed::Halt(h));
@@ -51,7 +51,7 @@ pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed
     let mut rec = ByteRecord::new();
     // Every record is numbered, so the line index never grows past the
     // reader's buffer.
-    let next = |rdr: &mut reader::CsvReader<R>, rec: &mut ByteRecord| {
+    let next = |rdr: &mut csv_stream::CsvReader<R>, rec: &mut ByteRecord| {
         let more = rdr.read_byte_record(rec)?;
         let line = lines.borrow_mut().line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
         Ok::<_, csv::Error>(more.then_some(line))
@@ -186,7 +186,7 @@ pub(super) async fn read_pass(
             }
         }
         if rejects.len() >= REJECTS_PER_WRITE {
-            errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+            crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
         }
         if since_progress >= PROGRESS_ROWS {
             since_progress = 0;
@@ -195,6 +195,6 @@ pub(super) async fn read_pass(
             announce_progress(deps, rec).await;
         }
     }
-    errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+    crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
     Ok(ReadPass { staging, counts, halt })
 }

@@ -11,14 +11,14 @@ use futures::stream::{BoxStream, StreamExt};
 use ibrat_domain::{EventKind, ImportId, UserId};
 use tokio::sync::mpsc;
 
+use super::csv_stream::ChunkReader;
 use super::read_pass::{read_all, read_pass, Parsed, PARSE_AHEAD};
-use super::reader::ChunkReader;
-use super::record::{self, Failure, ImportRecord, ImportStatus};
 use super::service::{clean_file_name, summary};
 use super::write_pass::write_pass;
 use super::{FileError, Halt, ImportError, ImportSummary, SourceError};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
+use crate::repo::imports::{self as job, Failure, ImportRecord, ImportStatus};
 
 /// Chunks of the upload buffered between the network and the reader.
 const CHUNKS_AHEAD: usize = 8;
@@ -35,9 +35,9 @@ async fn begin(
 ) -> Result<Result<ImportRecord, ImportRecord>, ImportError> {
     let store = deps.store.as_ref();
     for _ in 0..SAVE_ATTEMPTS + 1 {
-        let Some(mut rec) = record::get(store, id).await? else {
+        let Some(mut rec) = job::get(store, id).await? else {
             let fresh = ImportRecord::new(id.clone(), file_name, created_by.clone(), deps.clock.now());
-            record::create(store, &fresh).await?;
+            job::create(store, &fresh).await?;
             continue;
         };
         if rec.status.is_final() {
@@ -45,7 +45,7 @@ async fn begin(
         }
         rec.status = ImportStatus::Running;
         rec.started_at.get_or_insert(deps.clock.now());
-        if record::save(store, &mut rec).await? {
+        if job::save(store, &mut rec).await? {
             return Ok(Ok(rec));
         }
     }
@@ -57,10 +57,10 @@ async fn begin(
 pub(super) async fn save_checked(deps: &Deps, rec: &mut ImportRecord) -> Result<(), ImportError> {
     let store = deps.store.as_ref();
     for _ in 0..SAVE_ATTEMPTS {
-        if record::save(store, rec).await? {
+        if job::save(store, rec).await? {
             return Ok(());
         }
-        let stored = record::get(store, &rec.id).await?.ok_or(ImportError::NotFound)?;
+        let stored = job::get(store, &rec.id).await?.ok_or(ImportError::NotFound)?;
         if stored.status.is_final() || stored.checkpoint > rec.checkpoint {
             return Err(ImportError::Superseded(rec.id.clone()));
         }

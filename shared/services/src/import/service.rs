@@ -6,25 +6,17 @@ use std::time::Duration;
 use ibrat_domain::ImportId;
 use serde::Serialize;
 
-use super::record::{self, Failure, ImportRecord, ImportStatus};
-use super::{errors_csv, ImportError, ImportSummary, SourceError, FIRST_ERRORS};
+use super::{ImportError, ImportSummary, SourceError, FIRST_ERRORS};
 use crate::auth::Actor;
 use crate::context::Deps;
+use crate::repo::imports::{self as job, Failure, ImportRecord, ImportStatus};
 use crate::repo::keys;
-use crate::repo::page::{self, PageToken};
+use crate::repo::page::{self, Page, PageToken};
 
 /// How long a presigned upload URL stays valid.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
 /// Longest file name kept.
 const MAX_FILE_NAME: usize = 255;
-
-fn admin_only(actor: &Actor) -> Result<(), ImportError> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(ImportError::Forbidden("admins only".into()))
-    }
-}
 
 /// The file's own name (no folders), bounded; `upload.csv` when none.
 pub(crate) fn clean_file_name(name: Option<&str>) -> Result<String, ImportError> {
@@ -52,36 +44,29 @@ pub struct Created {
 /// Creates an import record and a presigned URL to upload its file to;
 /// the upload's arrival starts the import.
 pub async fn create(deps: &Deps, actor: &Actor, file_name: Option<&str>) -> Result<Created, ImportError> {
-    admin_only(actor)?;
+    actor.require_admin()?;
     let file_name = clean_file_name(file_name)?;
     let id = ImportId::new();
     let key = keys::import_blob(&id);
     let upload_url =
         deps.blobs.presign_put(&key, UPLOAD_URL_TTL).await.map_err(|e| ImportError::Source(SourceError::from(e)))?;
     let rec = ImportRecord::new(id.clone(), &file_name, Some(actor.id.clone()), deps.clock.now());
-    record::create(deps.store.as_ref(), &rec).await?;
+    job::create(deps.store.as_ref(), &rec).await?;
     tracing::info!(import_id = %id, by = %actor.id, "import created, awaiting upload");
     Ok(Created { import_id: id, upload_url, key, expires_in_secs: UPLOAD_URL_TTL.as_secs() })
 }
 
 /// The record with its first rejected rows.
 pub(crate) async fn summary(deps: &Deps, rec: ImportRecord) -> Result<ImportSummary, ImportError> {
-    let (errors, _) = errors_csv::page(deps.store.as_ref(), &rec.id, FIRST_ERRORS, None).await?;
+    let (errors, _) = crate::repo::import_errors::page(deps.store.as_ref(), &rec.id, FIRST_ERRORS, None).await?;
     Ok(ImportSummary { record: rec, errors })
 }
 
 /// One import with its first rejected rows.
 pub async fn get(deps: &Deps, actor: &Actor, id: &ImportId) -> Result<ImportSummary, ImportError> {
-    admin_only(actor)?;
-    let rec = record::get(deps.store.as_ref(), id).await?.ok_or(ImportError::NotFound)?;
+    actor.require_admin()?;
+    let rec = job::get(deps.store.as_ref(), id).await?.ok_or(ImportError::NotFound)?;
     summary(deps, rec).await
-}
-
-/// A page of imports.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportPage {
-    pub items: Vec<ImportRecord>,
-    pub next_cursor: Option<String>,
 }
 
 /// Imports, newest first.
@@ -90,34 +75,34 @@ pub async fn list(
     actor: &Actor,
     limit: Option<usize>,
     cursor: Option<&str>,
-) -> Result<ImportPage, ImportError> {
-    admin_only(actor)?;
+) -> Result<Page<ImportRecord>, ImportError> {
+    actor.require_admin()?;
     let token = match cursor {
         None => None,
         Some(c) => Some(PageToken::decode(c).ok_or_else(|| ImportError::Validation("invalid cursor".into()))?),
     };
-    let (items, next) = record::list(deps.store.as_ref(), page::page_size(limit), token.and_then(|t| t.store_cursor()))
+    let (items, next) = job::list(deps.store.as_ref(), page::page_size(limit), token.and_then(|t| t.store_cursor()))
         .await
         .map_err(|e| match e {
             ibrat_ports::StoreError::Invalid(_) => ImportError::Validation("invalid cursor".into()),
             other => ImportError::Store(other),
         })?;
     let next_cursor = next.map(|c| PageToken { part: String::new(), inner: Some(c.0) }.encode());
-    Ok(ImportPage { items, next_cursor })
+    Ok(Page { items, next_cursor })
 }
 
 /// Marks an unfinished import failed (for callers that cannot re-run it,
 /// such as a direct upload whose body is gone). Finished imports stay.
 pub async fn fail(deps: &Deps, id: &ImportId, code: &str, message: &str) -> Result<(), ImportError> {
     for _ in 0..3 {
-        let Some(mut rec) = record::get(deps.store.as_ref(), id).await? else { return Ok(()) };
+        let Some(mut rec) = job::get(deps.store.as_ref(), id).await? else { return Ok(()) };
         if rec.status.is_final() {
             return Ok(());
         }
         rec.status = ImportStatus::Failed;
         rec.failure = Some(Failure { code: code.to_owned(), message: message.to_owned() });
         rec.finished_at = Some(deps.clock.now());
-        if record::save(deps.store.as_ref(), &mut rec).await? {
+        if job::save(deps.store.as_ref(), &mut rec).await? {
             return Ok(());
         }
     }

@@ -5,11 +5,11 @@
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 
-use super::record::ImportRecord;
 use super::run::{announce_progress, save_checked, staging_failed};
 use super::staging::{Staged, Staging};
-use super::{errors_csv, writer, ImportError, PROGRESS_ROWS};
+use super::{lead_batch, ImportError, PROGRESS_ROWS};
 use crate::context::Deps;
+use crate::repo::imports::ImportRecord;
 
 /// Write batches in flight at once: the next is prepared while the store
 /// commits this one (three measured slower, and more memory).
@@ -51,7 +51,7 @@ pub(super) async fn write_pass(
             let import_id = import_id.clone();
             async move {
                 let batch = batch.map_err(staging_failed)?;
-                let written = writer::write_batch(deps, &import_id, phone_column, batch).await?;
+                let written = lead_batch::write_batch(deps, &import_id, phone_column, batch).await?;
                 Ok::<_, ImportError>((i as u64 + 1, written))
             }
         })
@@ -71,11 +71,11 @@ pub(super) async fn write_pass(
         since_progress += c.rows;
         if since_progress >= PROGRESS_ROWS {
             since_progress = 0;
-            errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+            crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
             save_checked(deps, rec).await?;
             announce_progress(deps, rec).await;
         }
     }
-    errors_csv::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
+    crate::repo::import_errors::store(deps.store.as_ref(), &rec.id, &mut rejects).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! AWS, open sockets locally).
 
 pub mod client;
-pub mod connections;
+pub use crate::repo::connections;
 pub mod fanout;
 pub mod presence;
 pub mod queue_stats;

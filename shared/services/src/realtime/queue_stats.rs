@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 
 use ibrat_domain::{EventKind, Priority};
 use ibrat_ports::store::schema::GSI2;
-use ibrat_ports::{Condition, Query, SkCondition, StoreError, Update, Value};
+use ibrat_ports::{Query, SkCondition, StoreError};
 
 use crate::context::Deps;
-use crate::repo::codec::ts;
 use crate::repo::leads::QUEUE_SHARDS;
-use crate::repo::{keys, users};
+use crate::repo::{self, keys, users};
 
 /// Leads counted per priority bucket at most; beyond it the count is a floor.
 const COUNT_CAP: usize = 10_000;
@@ -42,7 +41,7 @@ pub async fn compute(deps: &Deps) -> Result<EventKind, StoreError> {
         }
         waiting.insert(name.clone(), count as u64);
     }
-    let in_flight = store.get(&keys::pacing()).await?.and_then(|i| i.n("in_flight")).unwrap_or(0).max(0) as u64;
+    let in_flight = repo::pacing::get(store).await?.in_flight.max(0) as u64;
     let available = users::available(store, 1000).await?.len() as u64;
     Ok(EventKind::QueueStats {
         waiting_by_priority: waiting,
@@ -55,15 +54,8 @@ pub async fn compute(deps: &Deps) -> Result<EventKind, StoreError> {
 /// Returns true when this call published.
 pub async fn maybe_publish(deps: &Deps) -> Result<bool, StoreError> {
     let now = deps.clock.now();
-    let key = keys::counter("queue_stats");
-    let due = Condition::Or(vec![
-        Condition::NotExists("published_at".into()),
-        Condition::Le("published_at".into(), Value::N(now.timestamp_millis() - 1000)),
-    ]);
-    match deps.store.update(&key, Update::new().set("published_at", ts(now)), Some(due)).await {
-        Ok(_) => {}
-        Err(StoreError::ConditionFailed { .. }) => return Ok(false),
-        Err(e) => return Err(e),
+    if !repo::stats::take_publish_turn(deps.store.as_ref(), "queue_stats", now).await? {
+        return Ok(false);
     }
     let stats = compute(deps).await?;
     deps.emit(stats).await;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ibrat_domain::{AnsweredBy, Call, CallId, CallOutcome, CallStatus, Disposition, LeadId, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3};
-use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update, WriteOp};
+use ibrat_ports::{Condition, Item, Key, Query, Store, StoreError, Update, WriteOp};
 
 use super::codec::{get_ts, opt_parse, req_enum, req_parse, req_ts, ts};
 use super::keys;
@@ -118,12 +118,151 @@ pub fn save_op(call: &mut Call) -> WriteOp {
     WriteOp::Put { item: to_item(call), condition: Some(Condition::version(expected)) }
 }
 
+/// The call attribute counting salespeople tried for this call (absent: one,
+/// or none before the first bridge).
+const BRIDGE_ATTEMPTS: &str = "bridge_attempts";
+
+/// A call with the attributes the domain type does not carry.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub call: Call,
+    /// Salespeople tried so far (0 before the first bridge).
+    pub bridge_attempts: u32,
+}
+
+/// Reads a call with its bridge counter.
+pub async fn get_record(store: &dyn Store, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
+    let Some(item) = store.get(&keys::call(id)).await? else {
+        return Ok(None);
+    };
+    let call = from_item(&item)?;
+    let stored = item.n(BRIDGE_ATTEMPTS).map(|n| n.clamp(0, u32::MAX as i64) as u32);
+    let bridge_attempts = match stored {
+        Some(n) => n,
+        None if call.salesperson_id.is_some() => 1,
+        None => 0,
+    };
+    Ok(Some(CallRecord { call, bridge_attempts }))
+}
+
+/// Changes to a stored call, named for what they mean; [`update_op`] writes
+/// them as an update (not a put) so attributes other writers added are kept.
+#[derive(Debug, Clone, Default)]
+pub struct CallChanges(Update);
+
+impl CallChanges {
+    pub fn new() -> Self {
+        CallChanges::default()
+    }
+
+    pub fn status(self, status: CallStatus) -> Self {
+        CallChanges(self.0.set("status", status.as_str()))
+    }
+
+    pub fn outcome(self, outcome: CallOutcome) -> Self {
+        CallChanges(self.0.set("outcome", outcome.as_str()))
+    }
+
+    pub fn answered_by(self, answered_by: AnsweredBy) -> Self {
+        CallChanges(self.0.set("answered_by", answered_by.as_str()))
+    }
+
+    pub fn ring_secs(self, secs: u32) -> Self {
+        CallChanges(self.0.set("ring_secs", secs))
+    }
+
+    pub fn talk_secs(self, secs: u32) -> Self {
+        CallChanges(self.0.set("talk_secs", secs))
+    }
+
+    /// The highest Twilio callback sequence number applied.
+    pub fn last_sequence(self, sequence: u32) -> Self {
+        CallChanges(self.0.set("last_sequence", sequence))
+    }
+
+    pub fn twilio_sid(self, sid: &str) -> Self {
+        CallChanges(self.0.set("twilio_sid", sid))
+    }
+
+    /// When the call ended.
+    pub fn ended_at(self, at: DateTime<Utc>) -> Self {
+        CallChanges(self.0.set("ended_at", ts(at)))
+    }
+
+    /// When Twilio started the call, unless already recorded.
+    pub fn initiated_at_once(self, at: DateTime<Utc>) -> Self {
+        CallChanges(self.0.set_if_absent("initiated_at", ts(at)))
+    }
+
+    /// When the phone began ringing, unless already recorded.
+    pub fn ringing_at_once(self, at: DateTime<Utc>) -> Self {
+        CallChanges(self.0.set_if_absent("ringing_at", ts(at)))
+    }
+
+    /// When the call was answered, unless already recorded.
+    pub fn answered_at_once(self, at: DateTime<Utc>) -> Self {
+        CallChanges(self.0.set_if_absent("answered_at", ts(at)))
+    }
+
+    /// Bridged to `salesperson` at `at` (the first bridge time is kept),
+    /// the `attempt`-th salesperson tried.
+    pub fn bridged_to(self, salesperson: &UserId, attempt: u32, at: DateTime<Utc>) -> Self {
+        CallChanges(
+            self.0
+                .set("status", CallStatus::Bridged.as_str())
+                .set("salesperson_id", salesperson.as_str())
+                .set_if_absent("bridged_at", ts(at))
+                .set(BRIDGE_ATTEMPTS, attempt),
+        )
+    }
+}
+
+/// The version-conditioned update of a call; bumps `call.version`.
+pub fn update_op(call: &mut Call, changes: CallChanges) -> WriteOp {
+    let expected = call.version;
+    call.version += 1;
+    WriteOp::Update {
+        key: keys::call(&call.id),
+        update: changes.0.set("version", call.version),
+        condition: Some(Condition::version(expected)),
+    }
+}
+
+/// Records Twilio's SID on a call that has none yet, under the version
+/// read (progress callbacks may already have moved the call). Ok(None):
+/// the call does not exist; Ok(Some(false)): a lost race, read again.
+pub async fn store_sid(store: &dyn Store, id: &CallId, sid: &str) -> Result<Option<bool>, StoreError> {
+    let Some(item) = store.get(&keys::call(id)).await? else {
+        return Ok(None);
+    };
+    if item.s("twilio_sid").is_some() {
+        return Ok(Some(true));
+    }
+    let version = item.n("version").unwrap_or(0).max(0) as u64;
+    let update = Update::new().set("twilio_sid", sid).set("version", version as i64 + 1);
+    match store.update(&keys::call(id), update, Some(Condition::version(version))).await {
+        Ok(_) => Ok(Some(true)),
+        Err(e) if e.is_condition_failed() => Ok(Some(false)),
+        Err(e) => Err(e),
+    }
+}
+
 /// The link item listing a call under its salesperson.
 pub fn agent_link_op(call: &Call, salesperson: &UserId) -> WriteOp {
     let item = Item::with_key(&keys::agent_call(salesperson, call.created_at, &call.id))
         .with("call_id", call.id.as_str())
         .with("lead_id", call.lead_id.as_str());
     WriteOp::Put { item, condition: None }
+}
+
+/// The call a salesperson's link item points to.
+pub fn link_call_key(link: &Item) -> Option<Key> {
+    link.s("call_id").and_then(|c| CallId::parse(c).ok()).map(|c| keys::call(&c))
+}
+
+/// The lead id a salesperson's link item names.
+pub fn link_lead_id(link: &Item) -> Option<&str> {
+    link.s("lead_id")
 }
 
 /// The link item for a salesperson claimed for the call at `claimed_at`

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use ibrat_domain::Phone;
-use ibrat_ports::store::schema::GSI1;
-use ibrat_ports::{Cursor, Item, Query, Store, StoreError};
+use ibrat_ports::store::schema::{GSI1, TABLE};
+use ibrat_ports::{Condition, Cursor, Item, Query, Store, StoreError, Update, WriteOp};
 
 use super::codec::{get_ts, ts};
 use super::keys;
@@ -24,6 +24,34 @@ pub fn to_item(phone: &Phone, reason: Option<&str>, now: DateTime<Utc>) -> Item 
         .with("added_at", ts(now))
         .with(GSI1.pk, keys::DNC_PK)
         .with(GSI1.sk, keys::created_sk(now, phone.as_str()))
+}
+
+/// The entry's write inside a transaction: created if absent, left as is
+/// (original date) if present.
+pub fn add_op(phone: &Phone, reason: &str, now: DateTime<Utc>) -> WriteOp {
+    let item = to_item(phone, Some(reason), now);
+    let mut update = Update::new();
+    for (name, value) in item.0 {
+        if name != TABLE.pk && name != TABLE.sk {
+            update = update.set_if_absent(name, value);
+        }
+    }
+    WriteOp::Update { key: keys::dnc(phone.as_str()), update, condition: None }
+}
+
+/// Takes the number off the list inside a transaction.
+pub fn remove_op(phone: &Phone) -> WriteOp {
+    WriteOp::Delete { key: keys::dnc(phone.as_str()), condition: None }
+}
+
+/// A check inside a transaction that the number is not on the list.
+pub fn not_listed_check(phone: &Phone) -> WriteOp {
+    WriteOp::Check { key: keys::dnc(phone.as_str()), condition: Condition::not_exists() }
+}
+
+/// The number of a list entry's item.
+pub fn phone_of(item: &Item) -> Option<&str> {
+    item.s("phone")
 }
 
 /// True when the number must not be called.

@@ -83,6 +83,18 @@ pub fn from_item(item: &Item) -> Result<Lead, StoreError> {
     })
 }
 
+/// The import and line that created a stored lead, read straight from its
+/// item (the import's duplicate check reads many and needs nothing else).
+pub fn import_origin(item: &Item) -> (Option<&str>, Option<i64>) {
+    (item.s("import_id"), item.n("import_line"))
+}
+
+/// The priority of a stored lead, read straight from its item (counting
+/// needs nothing else).
+pub fn priority_of(item: &Item) -> Option<Priority> {
+    item.s("priority").and_then(Priority::parse)
+}
+
 /// Reads a lead.
 pub async fn get(store: &dyn Store, id: &LeadId) -> Result<Option<Lead>, StoreError> {
     store.get(&keys::lead(id)).await?.map(|i| from_item(&i)).transpose()
@@ -93,12 +105,35 @@ pub fn create_op(lead: &Lead) -> (Item, Option<Condition>) {
     (to_item(lead), Some(Condition::not_exists()))
 }
 
-/// Bumps the lead's version and returns the write that stores it only if
-/// nobody changed it since it was read (optimistic concurrency).
-pub fn save_op(lead: &mut Lead) -> WriteOp {
+/// Bumps the lead's version and returns the item with the condition that
+/// stores it only if nobody changed it since it was read (optimistic
+/// concurrency, [`Condition::version`]). Every lead save goes through here.
+pub fn save_put(lead: &mut Lead) -> (Item, Option<Condition>) {
     let expected = lead.version;
     lead.version += 1;
-    WriteOp::Put { item: to_item(lead), condition: Some(Condition::version(expected)) }
+    (to_item(lead), Some(Condition::version(expected)))
+}
+
+/// [`save_put`] as one write of a transaction.
+pub fn save_op(lead: &mut Lead) -> WriteOp {
+    let (item, condition) = save_put(lead);
+    WriteOp::Put { item, condition }
+}
+
+/// Stores a changed lead if nobody changed it since it was read; Ok(false)
+/// on a lost race (the caller's next read sees the winner's state).
+pub async fn save(store: &dyn Store, lead: &mut Lead) -> Result<bool, StoreError> {
+    let (item, condition) = save_put(lead);
+    match store.put(item, condition).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_condition_failed() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The conditional delete of a lead read at its current version.
+pub async fn delete(store: &dyn Store, lead: &Lead) -> Result<(), StoreError> {
+    store.delete(&keys::lead(&lead.id), Some(Condition::version(lead.version))).await.map(|_| ())
 }
 
 /// A page of leads with one status, newest first.

@@ -4,7 +4,10 @@
 
 pub mod calls;
 pub mod codec;
+pub mod connections;
 pub mod dnc;
+pub mod import_errors;
+pub mod imports;
 pub mod inflight;
 pub mod keys;
 pub mod leads;
@@ -15,4 +18,5 @@ pub mod settings;
 pub mod stats;
 pub mod throttle;
 pub mod tokens;
+pub mod tx;
 pub mod users;

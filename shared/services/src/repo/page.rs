@@ -16,6 +16,14 @@ pub const MAX_PAGE: usize = 200;
 /// Page size when the client names none.
 pub const DEFAULT_PAGE: usize = 50;
 
+/// One page of a listing, as every list operation hands it back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque; pass it back for the next page (None: this was the last).
+    pub next_cursor: Option<String>,
+}
+
 /// The decoded client cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageToken {

@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use ibrat_domain::CallOutcome;
-use ibrat_ports::{Item, Key, Store, StoreError, Update, WriteOp};
+use ibrat_ports::{Condition, Item, Key, Store, StoreError, Update, Value, WriteOp};
 use serde::Serialize;
 
+use super::codec::ts;
 use super::keys;
 
 /// One day's totals.
@@ -81,4 +82,18 @@ pub async fn get_days(store: &dyn Store, days: &[String]) -> Result<Vec<DailySta
             from_item(d, items.iter().find(|i| i.key().as_ref() == Some(&key)))
         })
         .collect())
+}
+
+/// Takes the turn to publish `name` now unless someone did in the last
+/// second (a conditional write on the counter item); true when taken.
+pub async fn take_publish_turn(store: &dyn Store, name: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let due = Condition::Or(vec![
+        Condition::NotExists("published_at".into()),
+        Condition::Le("published_at".into(), Value::N(now.timestamp_millis() - 1000)),
+    ]);
+    match store.update(&keys::counter(name), Update::new().set("published_at", ts(now)), Some(due)).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::ConditionFailed { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

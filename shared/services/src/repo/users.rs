@@ -2,7 +2,7 @@
 //! leaves this module except to the password check) and the email claim.
 
 use chrono::{DateTime, Utc};
-use ibrat_domain::{Availability, Email, Phone, Role, User, UserId};
+use ibrat_domain::{Availability, CallId, Email, Phone, Role, User, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3};
 use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update, Value, WriteOp};
 
@@ -142,6 +142,201 @@ pub fn is_available_since(since: DateTime<Utc>) -> Condition {
     Condition::eq("availability", Availability::Available.as_str())
         .and(Condition::Eq("availability_since".into(), ts(since)))
         .and(Condition::Eq("active".into(), Value::Bool(true)))
+}
+
+/// The attribute holding the instant (epoch seconds) before which the
+/// user's tokens no longer count; set when the password changes.
+const TOKENS_AFTER: &str = "tokens_after";
+
+/// Reads a user with the instant before which their tokens no longer count
+/// (epoch seconds, 0 when never set).
+pub async fn get_with_tokens_after(store: &dyn Store, id: &UserId) -> Result<Option<(UserRecord, i64)>, StoreError> {
+    let Some(item) = store.get(&keys::user(id)).await? else {
+        return Ok(None);
+    };
+    let rec = from_item(&item)?;
+    Ok(Some((rec, item.n(TOKENS_AFTER).unwrap_or(0))))
+}
+
+/// Changes to a user item, named for what they mean; `updated_at` is always
+/// set.
+#[derive(Debug, Clone)]
+pub struct UserChanges(Update);
+
+impl UserChanges {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        UserChanges(Update::new().set("updated_at", ts(now)))
+    }
+
+    pub fn name(self, name: &str) -> Self {
+        UserChanges(self.0.set("name", name))
+    }
+
+    /// Sets the phone, or removes it with None.
+    pub fn phone(self, phone: Option<&Phone>) -> Self {
+        UserChanges(self.0.set_opt("phone", phone.map(|p| p.as_str().to_owned())))
+    }
+
+    /// A new role, with the listing's sort key following it.
+    pub fn role(self, id: &UserId, role: Role, created_at: DateTime<Utc>) -> Self {
+        UserChanges(self.0.set("role", role.as_str()).set(GSI1.sk, keys::users_sk(role, created_at, id)))
+    }
+
+    pub fn active(self, active: bool) -> Self {
+        UserChanges(self.0.set("active", active))
+    }
+
+    /// Offline from `now`, out of call routing.
+    pub fn offline(mut self, id: &UserId, now: DateTime<Utc>) -> Self {
+        let mut moved = availability_update(id, Availability::Offline, now);
+        self.0.set.retain(|(name, _)| name != "updated_at");
+        self.0.set.append(&mut moved.set);
+        self.0.remove.append(&mut moved.remove);
+        self
+    }
+
+    /// A new password hash; every token issued before `now` stops counting.
+    pub fn password(self, hash: String, now: DateTime<Utc>) -> Self {
+        UserChanges(self.0.set("password_hash", hash).set(TOKENS_AFTER, now.timestamp()))
+    }
+}
+
+/// Applies `changes` to an existing user; Ok(None) when there is none.
+pub async fn update(store: &dyn Store, id: &UserId, changes: UserChanges) -> Result<Option<UserRecord>, StoreError> {
+    match store.update(&keys::user(id), changes.0, Some(Condition::exists())).await {
+        Ok(item) => from_item(&item).map(Some),
+        Err(StoreError::ConditionFailed { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `changes` as a transaction write, only if the user's availability, role
+/// and active flag are still as read in `read`.
+pub fn update_if_unchanged_op(read: &User, changes: UserChanges) -> WriteOp {
+    let condition = Condition::eq("availability", read.availability.as_str())
+        .and(Condition::eq("role", read.role.as_str()))
+        .and(Condition::Eq("active".into(), Value::Bool(read.active)));
+    WriteOp::Update { key: keys::user(&read.id), update: changes.0, condition: Some(condition) }
+}
+
+/// A transaction check that `admin` is still an active admin.
+pub fn still_admin_check(admin: &UserId) -> WriteOp {
+    WriteOp::Check {
+        key: keys::user(admin),
+        condition: Condition::eq("role", Role::Admin.as_str()).and(Condition::Eq("active".into(), Value::Bool(true))),
+    }
+}
+
+/// Moves an active user to `to` only if their availability is still the
+/// one read in `read` (same state, same since). Ok(None) when it changed.
+pub async fn set_availability(
+    store: &dyn Store,
+    read: &User,
+    to: Availability,
+    now: DateTime<Utc>,
+) -> Result<Option<UserRecord>, StoreError> {
+    let condition = Condition::eq("availability", read.availability.as_str())
+        .and(Condition::Eq("availability_since".into(), ts(read.availability_since)))
+        .and(Condition::Eq("active".into(), Value::Bool(true)));
+    match store.update(&keys::user(&read.id), availability_update(&read.id, to, now), Some(condition)).await {
+        Ok(item) => from_item(&item).map(Some),
+        Err(e) if e.is_condition_failed() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// An active user in wrap-up becomes available at once; Ok(false) when they
+/// were not in wrap-up (any more).
+pub async fn end_wrap_up_now(store: &dyn Store, user: &UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
+        .and(Condition::Eq("active".into(), Value::Bool(true)));
+    match store
+        .update(&keys::user(user), availability_update(user, Availability::Available, now), Some(condition))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failed() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The user attribute naming the call a salesperson is on.
+const CURRENT_CALL: &str = "current_call_id";
+
+/// The condition "this user is on `call`" (`on_call` with
+/// `current_call_id = call`).
+pub fn is_on_call_with(call: &CallId) -> Condition {
+    Condition::eq("availability", Availability::OnCall.as_str()).and(Condition::eq(CURRENT_CALL, call.as_str()))
+}
+
+/// True when the user is on `call` now (a read; writes use the condition).
+pub async fn on_call_with(store: &dyn Store, user: &UserId, call: &CallId) -> Result<bool, StoreError> {
+    let item = store.get(&keys::user(user)).await?;
+    Ok(is_on_call_with(call).eval(item.as_ref()))
+}
+
+/// The claim of an available salesperson for `call`: on_call with the call
+/// named, only if they are still available since `since` (two racing
+/// claims can never both win).
+pub fn claim_for_call_op(user: &UserId, call: &CallId, since: DateTime<Utc>, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update {
+        key: keys::user(user),
+        update: availability_update(user, Availability::OnCall, now)
+            .set(CURRENT_CALL, call.as_str())
+            .set("current_call_at", ts(now)),
+        condition: Some(is_available_since(since)),
+    }
+}
+
+/// Moves a salesperson still on `call` to `to` and clears the call; the
+/// condition fails when they are not on it any more.
+pub fn release_op(user: &UserId, call: &CallId, to: Availability, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update {
+        key: keys::user(user),
+        update: availability_update(user, to, now).remove(CURRENT_CALL),
+        condition: Some(is_on_call_with(call)),
+    }
+}
+
+/// A salesperson still on `call` goes to wrap-up ([`release_op`]).
+pub fn wrap_up_op(user: &UserId, call: &CallId, now: DateTime<Utc>) -> WriteOp {
+    release_op(user, call, Availability::WrapUp, now)
+}
+
+/// Ends the wrap-up that began at `since`: available again, only if the
+/// user is still in that wrap-up (anything they did since wins). Ok(false)
+/// when it was stale.
+pub async fn end_wrap_up(
+    store: &dyn Store,
+    user: &UserId,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
+        .and(Condition::Eq("availability_since".into(), ts(since)))
+        .and(Condition::exists());
+    match store
+        .update(&keys::user(user), availability_update(user, Availability::Available, now), Some(condition))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_condition_failed() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Salespeople in the `AVAILABLE` routing index (tens, not millions).
+pub async fn count_available_salespeople(store: &dyn Store) -> Result<u32, StoreError> {
+    let mut count = 0u32;
+    let mut cursor = None;
+    loop {
+        let page = store.query(&Query::index(GSI3.name, keys::AVAILABLE_PK).limit(500).after(cursor)).await?;
+        count += page.items.iter().filter(|i| i.s("role") == Some(Role::Salesperson.as_str())).count() as u32;
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(count),
+        }
+    }
 }
 
 #[cfg(test)]

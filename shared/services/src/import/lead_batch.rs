@@ -11,13 +11,12 @@ use chrono::{DateTime, Utc};
 use ibrat_domain::{ImportId, Lead, LeadId, LeadStatus};
 use ibrat_ports::{Item, Key, StoreError};
 
-use super::errors_csv;
-use super::record::Counts;
 use super::row::{LeadRow, RejectKind, RowError};
 use super::staging::Staged;
 use crate::context::Deps;
 use crate::leads::HOLD_ZONE_UNKNOWN;
-use crate::repo::{keys, leads as lead_repo};
+use crate::repo::imports::Counts;
+use crate::repo::{self, keys, leads as lead_repo};
 
 /// The lead a row creates: queued now when its zone is known, pending
 /// otherwise; do_not_call (never queued) when the number is listed.
@@ -58,8 +57,9 @@ fn existing_reason(existing: Option<&Item>, import_id: &ImportId, line: u64) -> 
     let Some(item) = existing else {
         return Some("a lead with this phone number already exists".into());
     };
-    let same_import = item.s("import_id") == Some(import_id.as_str());
-    match item.n("import_line") {
+    let (origin_import, origin_line) = lead_repo::import_origin(item);
+    let same_import = origin_import == Some(import_id.as_str());
+    match origin_line {
         // Created by this very row in an earlier run: not a duplicate.
         Some(l) if same_import && l == line as i64 => None,
         Some(l) if same_import => Some(format!("same phone number as line {l}")),
@@ -108,7 +108,12 @@ pub async fn write_batch(
     let listed: HashSet<String> = if dnc_keys.is_empty() {
         HashSet::new()
     } else {
-        deps.store.batch_get(&dnc_keys).await?.iter().filter_map(|i| i.s("phone").map(str::to_owned)).collect()
+        deps.store
+            .batch_get(&dnc_keys)
+            .await?
+            .iter()
+            .filter_map(|i| repo::dnc::phone_of(i).map(str::to_owned))
+            .collect()
     };
 
     let now = deps.clock.now();
@@ -121,7 +126,7 @@ pub async fn write_batch(
     }
     // Rows already rejected ride in the same write (unconditional puts, as
     // a re-run rewrites them), so a batch usually costs one commit.
-    puts.extend(rejects.drain(..).map(|e| (errors_csv::to_item(import_id, &e), None)));
+    puts.extend(rejects.drain(..).map(|e| (crate::repo::import_errors::to_item(import_id, &e), None)));
     let results = if puts.is_empty() { Vec::new() } else { deps.store.put_many(puts).await? };
     for ((line, on_dnc, phone), result) in meta.into_iter().zip(results) {
         let duplicate = match &result {

@@ -6,8 +6,8 @@ use ibrat_domain::{Role, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3, TABLE};
 use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update};
 
-use crate::repo::codec::{get_ts, req_enum, req_parse, req_s, ts};
-use crate::repo::keys;
+use super::codec::{get_ts, req_enum, req_parse, req_s, ts};
+use super::keys;
 
 /// How long a connection is remembered without being refreshed.
 pub const CONNECTION_TTL: Duration = Duration::hours(2);

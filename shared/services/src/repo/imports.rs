@@ -9,8 +9,8 @@ use ibrat_ports::store::schema::GSI1;
 use ibrat_ports::{Condition, Cursor, Item, Query, Store, StoreError, Update};
 use serde::Serialize;
 
-use crate::repo::codec::{get_ts, opt_parse, req_parse, req_s, req_ts, ts};
-use crate::repo::keys;
+use super::codec::{get_ts, opt_parse, req_parse, req_s, req_ts, ts};
+use super::keys;
 
 /// Where an import is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
