@@ -66,6 +66,9 @@ impl BlobStore for NoBlobs {
     async fn presign_put(&self, key: &str, _ttl: StdDuration) -> Result<String, BlobError> {
         Ok(format!("http://blobs.invalid/{key}"))
     }
+    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
+        Err(BlobError::NotFound(key.to_owned()))
+    }
 }
 
 fn deps() -> Deps {

@@ -66,6 +66,9 @@ impl BlobStore for DownBlobs {
     async fn presign_put(&self, key: &str, ttl: Duration) -> Result<String, BlobError> {
         self.0.presign_put(key, ttl).await
     }
+    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
+        self.0.renotify(key).await
+    }
 }
 
 fn deps(blobs: Arc<dyn BlobStore>) -> Deps {

@@ -12,6 +12,7 @@ pub mod offline;
 pub mod serve_cmd;
 pub mod system;
 pub mod timer;
+pub mod uploads;
 pub mod worker;
 
 pub use system::{start, RunningSystem, ServeOptions, StartError};

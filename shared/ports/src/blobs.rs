@@ -30,4 +30,11 @@ pub trait BlobStore: Send + Sync {
 
     /// A URL a client can PUT the object to directly, valid for `ttl`.
     async fn presign_put(&self, key: &str, ttl: Duration) -> Result<String, BlobError>;
+
+    /// Announces an existing object again, as its arrival was announced, so
+    /// whatever an upload starts (an import) starts again; the object's
+    /// bytes are unchanged. `NotFound` when the object is gone. S3 copies
+    /// the object onto itself (a new `ObjectCreated` notification); the
+    /// local store hands the key to its arrivals channel.
+    async fn renotify(&self, key: &str) -> Result<(), BlobError>;
 }

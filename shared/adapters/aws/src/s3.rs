@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::types::MetadataDirective;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -134,6 +135,45 @@ impl BlobStore for S3Blobs {
             .map_err(|err| unavailable("presigning", key, &err))?;
         Ok(request.uri().to_owned())
     }
+
+    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        // S3 refuses to copy an object onto itself unless something changes:
+        // replacing the metadata (with the time of the copy) is that change.
+        let source = format!("{}/{}", self.bucket, encode_key(key));
+        let at = chrono::Utc::now().to_rfc3339();
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(source)
+            .metadata_directive(MetadataDirective::Replace)
+            .metadata("renotified-at", at)
+            .send()
+            .await
+            .map_err(|err| {
+                let not_found = matches!(&err, SdkError::ServiceError(e) if e.raw().status().as_u16() == 404);
+                if not_found {
+                    BlobError::NotFound(key.to_owned())
+                } else {
+                    unavailable("copying in place", key, &err)
+                }
+            })?;
+        Ok(())
+    }
+}
+
+/// Percent-encodes a key for `x-amz-copy-source`, keeping `/`.
+fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

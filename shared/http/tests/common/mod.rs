@@ -90,6 +90,9 @@ impl BlobStore for NoBlobs {
     async fn presign_put(&self, key: &str, _ttl: StdDuration) -> Result<String, BlobError> {
         Ok(format!("http://blobs.invalid/{key}"))
     }
+    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
+        Err(BlobError::NotFound(key.to_owned()))
+    }
 }
 
 /// Records every published event.

@@ -91,6 +91,25 @@ pub async fn presign_put_names_the_key(store: &dyn BlobStore) {
     assert!(url.contains(key), "{url} does not contain {key}");
 }
 
+/// Announcing an object again keeps its bytes; a missing object is
+/// `NotFound` and an invalid key `InvalidKey`.
+pub async fn renotify_keeps_the_object(store: &dyn BlobStore) {
+    let key = "conformance/renotify/leads.csv";
+    let body = sample_bytes(70_000);
+    store.put(key, Bytes::from(body.clone())).await.expect("put");
+    store.renotify(key).await.expect("renotify");
+    store.renotify(key).await.expect("renotify twice");
+    assert!(read_all(store, key).await.expect("get_stream") == body, "renotify changed the bytes");
+    assert_eq!(store.size(key).await.expect("size"), 70_000);
+    let missing = "conformance/renotify/missing.csv";
+    match store.renotify(missing).await {
+        Err(BlobError::NotFound(k)) => assert_eq!(k, missing),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let invalid = store.renotify("../escape").await;
+    assert!(matches!(invalid, Err(BlobError::InvalidKey(_))), "{invalid:?}");
+}
+
 /// Runs every check in turn on one store.
 pub async fn run_all(store: &dyn BlobStore) {
     put_then_stream_back(store).await;
@@ -99,4 +118,5 @@ pub async fn run_all(store: &dyn BlobStore) {
     missing_is_not_found(store).await;
     invalid_keys_are_refused(store).await;
     presign_put_names_the_key(store).await;
+    renotify_keeps_the_object(store).await;
 }

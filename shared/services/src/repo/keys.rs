@@ -170,6 +170,8 @@ pub fn lead_calls_pk(lead: &LeadId) -> String {
 pub const DNC_PK: &str = "DNC";
 /// gsi1 partition of imports.
 pub const IMPORTS_PK: &str = "IMPORTS";
+/// gsi3 partition of running imports, least recent progress first.
+pub const RUNNING_IMPORTS_PK: &str = "RUNNING_IMPORTS";
 
 /// gsi1 partition of connections by role.
 pub fn connections_by_role_pk(role: Role) -> String {
