@@ -15,6 +15,9 @@ pub const DEFAULT_IMPORT_STALE_SECS: u64 = 20 * 60;
 /// Default of [`Config::import_max_resumes`].
 pub const DEFAULT_IMPORT_MAX_RESUMES: u64 = 3;
 
+/// Default of [`Config::dial_budget`]: 40 seconds, 20 under the dialer's timeout.
+pub const DEFAULT_DIAL_BUDGET_SECS: u64 = 40;
+
 /// Settings that come from the deployment, not from admins.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -43,6 +46,10 @@ pub struct Config {
     pub import_stale_after: Duration,
     /// Times the sweep resumes one import before failing it for good.
     pub import_max_resumes: u64,
+    /// How long the dialer function may spend placing one batch's calls
+    /// (call-rate waits, Twilio requests and their retries): well inside
+    /// its 60-second timeout.
+    pub dial_budget: Duration,
     /// A salesperson silent for longer than this is not routed calls.
     pub presence_timeout: Duration,
     /// Allowed CORS origins (empty: none).
@@ -64,6 +71,7 @@ impl Config {
             import_max_rows: 2_000_000,
             import_stale_after: Duration::from_secs(DEFAULT_IMPORT_STALE_SECS),
             import_max_resumes: DEFAULT_IMPORT_MAX_RESUMES,
+            dial_budget: Duration::from_secs(DEFAULT_DIAL_BUDGET_SECS),
             presence_timeout: Duration::from_secs(90),
             cors_origins: Vec::new(),
         }
@@ -101,6 +109,7 @@ impl Config {
                 num("IBRAT_IMPORT_STALE_SECS", DEFAULT_IMPORT_STALE_SECS)?.clamp(60, 7 * 24 * 3600),
             ),
             import_max_resumes: num("IBRAT_IMPORT_MAX_RESUMES", DEFAULT_IMPORT_MAX_RESUMES)?,
+            dial_budget: Duration::from_secs(num("IBRAT_DIAL_BUDGET_SECS", DEFAULT_DIAL_BUDGET_SECS)?.clamp(15, 840)),
             presence_timeout: Duration::from_secs(num("IBRAT_PRESENCE_TIMEOUT_SECS", 90)?),
             cors_origins: var("IBRAT_CORS_ORIGINS")
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())

@@ -15,7 +15,11 @@ use ibrat_services::repo::{imports, keys};
 use ibrat_testkit::{TestDeps, PUBLIC_URL};
 use tokio::sync::mpsc;
 
-const STALE: Duration = Duration::from_secs(20 * 60);
+const STALE_SECS: i64 = 20 * 60;
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
 
 struct Kit {
     kit: TestDeps,
@@ -31,7 +35,7 @@ fn kit() -> Kit {
     let kit = TestDeps::builder()
         .blobs(blobs.clone())
         .config(|c| {
-            c.import_stale_after = STALE;
+            c.import_stale_after = Duration::from_secs(STALE_SECS as u64);
             c.import_max_resumes = 2;
         })
         .build();
@@ -63,12 +67,12 @@ async fn a_stalled_import_with_its_file_is_resumed_and_finishes() {
     drain(&mut k.arrivals);
 
     // Not stale yet: left alone.
-    k.kit.clock.advance(STALE - Duration::from_secs(60));
+    k.kit.clock.advance(secs(STALE_SECS - 60));
     let out = import::sweep(&k.kit.deps).await.unwrap();
     assert_eq!(out, import::SweepOutcome::default());
     assert!(drain(&mut k.arrivals).is_empty());
 
-    k.kit.clock.advance(Duration::from_secs(61));
+    k.kit.clock.advance(secs(61));
     let out = import::sweep(&k.kit.deps).await.unwrap();
     assert_eq!(out.resumed, vec![id.clone()]);
     assert!(out.failed.is_empty());
@@ -84,7 +88,7 @@ async fn a_stalled_import_with_its_file_is_resumed_and_finishes() {
     let done = import::run_from_blob(&k.kit.deps, &key).await.unwrap();
     assert_eq!((done.record.status, done.record.counts.imported), (ImportStatus::Completed, 2));
     assert_eq!(done.record.resumes, 1);
-    k.kit.clock.advance(STALE * 3);
+    k.kit.clock.advance(secs(STALE_SECS * 3));
     assert_eq!(import::sweep(&k.kit.deps).await.unwrap(), import::SweepOutcome::default(), "finished imports leave the index");
 }
 
@@ -92,7 +96,7 @@ async fn a_stalled_import_with_its_file_is_resumed_and_finishes() {
 async fn a_stalled_import_whose_file_is_gone_fails_clearly() {
     let mut k = kit();
     let id = stalled(&k, None).await;
-    k.kit.clock.advance(STALE + Duration::from_secs(1));
+    k.kit.clock.advance(secs(STALE_SECS + 1));
     let out = import::sweep(&k.kit.deps).await.unwrap();
     assert_eq!(out.failed, vec![(id.clone(), "upload_missing".to_owned())]);
     assert!(out.resumed.is_empty() && drain(&mut k.arrivals).is_empty());
@@ -105,7 +109,7 @@ async fn a_stalled_import_whose_file_is_gone_fails_clearly() {
         matches!(e, EventKind::ImportCompleted { import_id, status, .. } if import_id == id && status == "failed")
     });
     assert!(ended, "listeners hear that the import ended");
-    k.kit.clock.advance(STALE);
+    k.kit.clock.advance(secs(STALE_SECS));
     assert_eq!(import::sweep(&k.kit.deps).await.unwrap(), import::SweepOutcome::default());
 }
 
@@ -114,13 +118,13 @@ async fn an_import_that_keeps_stalling_is_given_up_after_its_resumes() {
     let mut k = kit();
     let id = stalled(&k, Some(b"phone\n901234567\n")).await;
     for round in 1..=2u64 {
-        k.kit.clock.advance(STALE + Duration::from_secs(1));
+        k.kit.clock.advance(secs(STALE_SECS + 1));
         let out = import::sweep(&k.kit.deps).await.unwrap();
         assert_eq!(out.resumed, vec![id.clone()], "round {round}");
         assert_eq!(imports::get(k.kit.store.as_ref(), &id).await.unwrap().unwrap().resumes, round);
     }
     drain(&mut k.arrivals);
-    k.kit.clock.advance(STALE + Duration::from_secs(1));
+    k.kit.clock.advance(secs(STALE_SECS + 1));
     let out = import::sweep(&k.kit.deps).await.unwrap();
     assert_eq!(out.failed, vec![(id.clone(), "stalled".to_owned())]);
     assert!(drain(&mut k.arrivals).is_empty());
@@ -135,7 +139,7 @@ async fn a_runner_that_saves_keeps_its_import_out_of_the_sweep() {
     let id = stalled(&k, Some(b"phone\n901234567\n")).await;
     // The runner saves progress every few seconds for longer than the stale time.
     for _ in 0..30 {
-        k.kit.clock.advance(Duration::from_secs(60));
+        k.kit.clock.advance(secs(60));
         let mut rec = imports::get(k.kit.store.as_ref(), &id).await.unwrap().unwrap();
         rec.progress_at = Some(k.kit.now());
         assert!(imports::save(k.kit.store.as_ref(), &mut rec).await.unwrap());
@@ -147,7 +151,7 @@ async fn a_runner_that_saves_keeps_its_import_out_of_the_sweep() {
 async fn the_every_minute_run_sweeps_imports() {
     let k = kit();
     let id = stalled(&k, None).await;
-    k.kit.clock.advance(STALE + Duration::from_secs(1));
+    k.kit.clock.advance(secs(STALE_SECS + 1));
     let run = ibrat_services::dialing::scheduler::scheduled(&k.kit.deps).await.unwrap();
     assert_eq!(run.imports.unwrap().failed, vec![(id, "upload_missing".to_owned())]);
 }
