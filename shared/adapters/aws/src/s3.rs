@@ -5,17 +5,19 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
-use aws_sdk_s3::types::MetadataDirective;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::display::DisplayErrorContext;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, StreamExt};
-use ibrat_ports::{BlobError, BlobStore};
+use ibrat_ports::{BlobError, BlobStore, ContentStream};
 use std::time::Duration;
 
 /// Longest key accepted (S3's limit).
 const MAX_KEY_BYTES: usize = 1024;
+/// Size of each part of a streamed write (S3 wants at least 5 MiB but the last).
+const PART_BYTES: usize = 8 * 1024 * 1024;
 
 /// A [`BlobStore`] backed by one S3 bucket.
 #[derive(Debug, Clone)]
@@ -136,6 +138,74 @@ impl BlobStore for S3Blobs {
         Ok(request.uri().to_owned())
     }
 
+    async fn put_stream(&self, key: &str, content_type: &str, mut chunks: ContentStream) -> Result<u64, BlobError> {
+        validate_key(key)?;
+        let mut buffer = BytesMut::new();
+        let mut size = 0u64;
+        // Fill the first part: a stream that ends before it is one plain put.
+        while buffer.len() < PART_BYTES {
+            match chunks.next().await {
+                None => {
+                    self.client
+                        .put_object()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .content_type(content_type)
+                        .body(ByteStream::from(buffer.freeze()))
+                        .send()
+                        .await
+                        .map_err(|err| unavailable("writing", key, &err))?;
+                    return Ok(size);
+                }
+                Some(Err(source)) => return Err(BlobError::Content { key: key.to_owned(), source }),
+                Some(Ok(chunk)) => {
+                    size += chunk.len() as u64;
+                    buffer.extend_from_slice(&chunk);
+                }
+            }
+        }
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|err| unavailable("starting an upload of", key, &err))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| BlobError::Unavailable(format!("starting an upload of `{key}`: no upload id")))?
+            .to_owned();
+        let result = self.upload_parts(key, &upload_id, buffer, size, &mut chunks).await;
+        if result.is_err() {
+            // Without completion nothing is stored; aborting frees the parts.
+            if let Err(err) =
+                self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(&upload_id).send().await
+            {
+                tracing::warn!(key, error = %DisplayErrorContext(&err), "an abandoned upload could not be aborted");
+            }
+        }
+        result
+    }
+
+    async fn presign_get(&self, key: &str, ttl: Duration, file_name: &str) -> Result<String, BlobError> {
+        validate_key(key)?;
+        let config = PresigningConfig::expires_in(ttl).map_err(|err| unavailable("presigning", key, &err))?;
+        let name: String =
+            file_name.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '\\')).take(200).collect();
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(format!("attachment; filename=\"{name}\""))
+            .presigned(config)
+            .await
+            .map_err(|err| unavailable("presigning", key, &err))?;
+        Ok(request.uri().to_owned())
+    }
+
     async fn renotify(&self, key: &str) -> Result<(), BlobError> {
         validate_key(key)?;
         // S3 refuses to copy an object onto itself unless something changes:
@@ -160,6 +230,59 @@ impl BlobStore for S3Blobs {
                 }
             })?;
         Ok(())
+    }
+}
+
+impl S3Blobs {
+    /// Uploads `first` and the rest of `chunks` as parts of `upload_id`,
+    /// then completes the upload; returns the object's size.
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        mut buffer: BytesMut,
+        mut size: u64,
+        chunks: &mut ContentStream,
+    ) -> Result<u64, BlobError> {
+        let mut parts = Vec::new();
+        let mut ended = false;
+        while !ended || !buffer.is_empty() {
+            while !ended && buffer.len() < PART_BYTES {
+                match chunks.next().await {
+                    None => ended = true,
+                    Some(Err(source)) => return Err(BlobError::Content { key: key.to_owned(), source }),
+                    Some(Ok(chunk)) => {
+                        size += chunk.len() as u64;
+                        buffer.extend_from_slice(&chunk);
+                    }
+                }
+            }
+            let take = buffer.len().min(PART_BYTES);
+            let part = buffer.split_to(take).freeze();
+            let number = parts.len() as i32 + 1;
+            let uploaded = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(part))
+                .send()
+                .await
+                .map_err(|err| unavailable("uploading a part of", key, &err))?;
+            parts.push(CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_owned)).build());
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(|err| unavailable("completing the upload of", key, &err))?;
+        Ok(size)
     }
 }
 

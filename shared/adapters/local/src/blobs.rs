@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, StreamExt};
-use ibrat_ports::{BlobError, BlobStore};
+use ibrat_ports::{BlobError, BlobStore, ContentStream};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Size of each streamed chunk.
 pub const CHUNK_BYTES: usize = 64 * 1024;
@@ -158,6 +158,39 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn presign_put(&self, key: &str, _ttl: Duration) -> Result<String, BlobError> {
+        validate_key(key)?;
+        Ok(format!("{}/{}", self.upload_base_url, encode_path(key)))
+    }
+
+    async fn put_stream(&self, key: &str, _content_type: &str, mut chunks: ContentStream) -> Result<u64, BlobError> {
+        let path = self.path_of(key)?;
+        let dir = path.parent().unwrap_or(&self.root);
+        tokio::fs::create_dir_all(dir).await.map_err(|e| unavailable("creating folder for", key, e))?;
+        // Written beside the target and renamed, as `put`: readers never see
+        // half a file, and a failed stream leaves nothing.
+        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
+        let written = async {
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| unavailable("writing", key, e))?;
+            let mut size = 0u64;
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|source| BlobError::Content { key: key.to_owned(), source })?;
+                file.write_all(&chunk).await.map_err(|e| unavailable("writing", key, e))?;
+                size += chunk.len() as u64;
+            }
+            file.flush().await.map_err(|e| unavailable("writing", key, e))?;
+            tokio::fs::rename(&tmp, &path).await.map_err(|e| unavailable("writing", key, e))?;
+            Ok(size)
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        } else {
+            self.announce(key);
+        }
+        written
+    }
+
+    async fn presign_get(&self, key: &str, _ttl: Duration, _file_name: &str) -> Result<String, BlobError> {
         validate_key(key)?;
         Ok(format!("{}/{}", self.upload_base_url, encode_path(key)))
     }

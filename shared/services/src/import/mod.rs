@@ -120,6 +120,7 @@ impl From<ibrat_ports::BlobError> for SourceError {
         match e {
             ibrat_ports::BlobError::NotFound(k) | ibrat_ports::BlobError::InvalidKey(k) => SourceError::NotFound(k),
             ibrat_ports::BlobError::Unavailable(m) => SourceError::Unavailable(m),
+            e @ ibrat_ports::BlobError::Content { .. } => SourceError::Unavailable(e.to_string()),
         }
     }
 }

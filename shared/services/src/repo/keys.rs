@@ -72,6 +72,11 @@ pub fn import_blob(id: &ImportId) -> String {
     format!("imports/{id}.csv")
 }
 
+/// Blob key an export is written to (`exports/<id>/<file name>`).
+pub fn export_blob(id: &str, file_name: &str) -> String {
+    format!("exports/{id}/{file_name}")
+}
+
 /// The settings item.
 pub fn settings() -> Key {
     single("SETTINGS".into(), "SETTINGS")
