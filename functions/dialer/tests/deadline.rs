@@ -89,7 +89,7 @@ async fn no_call_rate_slot_within_the_budget_gives_the_claim_back_without_callin
 async fn a_record_whose_budget_is_spent_before_its_claim_is_redelivered_untouched() {
     let (kit, l) = kit(100).await;
     let body = QueueMessage::Dial { lead_id: l.id.clone(), manual: false }.to_body();
-    let event: SqsEvent = serde_json::from_value(lambda::sqs_event(&[("m-1", &body)])).unwrap();
+    let event: SqsEvent = serde_json::from_value(lambda::sqs_event(&[("m-1", body.as_str())])).unwrap();
     // The batch started 35 s ago: 5 s are left, less than a Twilio request needs.
     let mut opts = budget(&kit);
     opts.deadline = opts.deadline.map(|d| d - chrono::Duration::seconds(35));
@@ -101,7 +101,7 @@ async fn a_record_whose_budget_is_spent_before_its_claim_is_redelivered_untouche
     assert_eq!(stored.status, LeadStatus::Queued, "not claimed");
 
     // With its whole budget the same record is dialed.
-    let event: SqsEvent = serde_json::from_value(lambda::sqs_event(&[("m-2", &body)])).unwrap();
+    let event: SqsEvent = serde_json::from_value(lambda::sqs_event(&[("m-2", body.as_str())])).unwrap();
     let response = fn_dialer::handle_batch(&kit.deps, event).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(kit.telephony.placed().len(), 1);

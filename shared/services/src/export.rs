@@ -83,7 +83,7 @@ pub async fn to_blob(
     let content = body.map(|chunk| chunk.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)).boxed();
     let bytes = deps.blobs.put_stream(&key, "text/csv; charset=utf-8", content).await?;
     let download_url = deps.blobs.presign_get(&key, DOWNLOAD_URL_TTL, file_name).await?;
-    tracing::info!(key, bytes, "export stored");
+    tracing::info!(key = %key, bytes, "export stored");
     Ok(ExportLink { download_url, file_name: file_name.to_owned(), bytes, expires_in_secs: DOWNLOAD_URL_TTL.as_secs() })
 }
 

@@ -179,7 +179,7 @@ impl BlobStore for FsBlobStore {
             }
             file.flush().await.map_err(|e| unavailable("writing", key, e))?;
             tokio::fs::rename(&tmp, &path).await.map_err(|e| unavailable("writing", key, e))?;
-            Ok(size)
+            Ok::<u64, BlobError>(size)
         }
         .await;
         if written.is_err() {

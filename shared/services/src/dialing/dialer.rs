@@ -109,8 +109,10 @@ impl DialOptions {
     /// Time left before the deadline once a Twilio request is set aside
     /// (negative when there is not even that); None without a deadline.
     fn spare(&self, now: DateTime<Utc>) -> Option<Duration> {
+        let deadline = self.deadline?;
         let budget = Duration::from_std(self.request_budget).unwrap_or(Duration::MAX);
-        self.deadline.map(|d| (d - now).checked_sub(&budget).unwrap_or(Duration::MIN))
+        // Overflow only ever means "far past it".
+        Some((deadline - now).checked_sub(&budget).unwrap_or(Duration::seconds(-1)))
     }
 
     /// True when the caller's deadline leaves no room for a Twilio request
@@ -368,8 +370,8 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
                     wait = wait.max(StdDuration::from_secs(*s));
                 }
                 let wait = wait.min(opts.max_backoff);
-                let after = deps.clock.now() + Duration::from_std(wait).unwrap_or(Duration::MAX);
-                if opts.out_of_time(after) {
+                let after = Duration::from_std(wait).ok().and_then(|w| deps.clock.now().checked_add_signed(w));
+                if after.is_none_or(|after| opts.out_of_time(after)) {
                     let reason = format!("{e}; no time left in the dialer's budget for another try");
                     return requeue(deps, &call, opts, &reason).await;
                 }

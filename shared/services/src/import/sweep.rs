@@ -113,7 +113,7 @@ pub async fn sweep(deps: &Deps) -> Result<SweepOutcome, ImportError> {
                     out.alive.push(rec.id);
                     continue;
                 }
-                tracing::warn!(import_id = %rec.id, code, "stalled import failed");
+                tracing::warn!(import_id = %rec.id, code = %code, "stalled import failed");
                 announce_end(deps, &rec).await;
                 out.failed.push((rec.id, code));
             }
