@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -273,16 +274,47 @@ impl S3Blobs {
                 .map_err(|err| unavailable("uploading a part of", key, &err))?;
             parts.push(CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_owned)).build());
         }
-        self.client
+        let completed = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
             .send()
-            .await
-            .map_err(|err| unavailable("completing the upload of", key, &err))?;
-        Ok(size)
+            .await;
+        match completed {
+            Ok(_) => Ok(size),
+            Err(err) => match self.completed_anyway(key, &err).await {
+                true => Ok(size),
+                false => Err(unavailable("completing the upload of", key, &err)),
+            },
+        }
+    }
+
+    /// True when a completion the SDK could not read did complete: S3
+    /// answers 200 before it finishes (an error then comes in that body),
+    /// and some emulators name the answer's root differently (moto 5.2,
+    /// getmoto/moto#10055). A 200 body that is no `<Error>` and names an
+    /// `ETag` the object now has is a completed upload.
+    async fn completed_anyway(
+        &self,
+        key: &str,
+        err: &SdkError<CompleteMultipartUploadError, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> bool {
+        let Some(raw) = err.raw_response().filter(|r| r.status().as_u16() == 200) else { return false };
+        let Some(body) = raw.body().bytes().map(String::from_utf8_lossy) else { return false };
+        if body.contains("<Error>") {
+            return false;
+        }
+        let Some(etag) = body.split("<ETag>").nth(1).and_then(|rest| rest.split("</ETag>").next()) else {
+            return false;
+        };
+        let unquote = |t: &str| t.replace("&quot;", "").replace('"', "");
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(head) => head.e_tag().is_some_and(|now| unquote(now) == unquote(etag)),
+            Err(_) => false,
+        }
     }
 }
 
