@@ -24,7 +24,9 @@ pub async fn run(deps: Deps, mut arrivals: mpsc::UnboundedReceiver<String>, mut 
         }
         let span = tracing::info_span!("csv_import", key = %key);
         match import::run_from_blob(&deps, &key).instrument(span).await {
-            Ok(summary) => tracing::info!(import_id = %summary.record.id, status = summary.record.status.as_str(), "import run"),
+            Ok(summary) => {
+                tracing::info!(import_id = %summary.record.id, status = summary.record.status.as_str(), "import run")
+            }
             Err(e) => tracing::warn!(key = %key, error = %e, retryable = e.is_retryable(), "import run failed"),
         }
     }

@@ -89,7 +89,11 @@ async fn a_stalled_import_with_its_file_is_resumed_and_finishes() {
     assert_eq!((done.record.status, done.record.counts.imported), (ImportStatus::Completed, 2));
     assert_eq!(done.record.resumes, 1);
     k.kit.clock.advance(secs(STALE_SECS * 3));
-    assert_eq!(import::sweep(&k.kit.deps).await.unwrap(), import::SweepOutcome::default(), "finished imports leave the index");
+    assert_eq!(
+        import::sweep(&k.kit.deps).await.unwrap(),
+        import::SweepOutcome::default(),
+        "finished imports leave the index"
+    );
 }
 
 #[tokio::test]
@@ -105,9 +109,9 @@ async fn a_stalled_import_whose_file_is_gone_fails_clearly() {
     assert_eq!(rec.finished_at, Some(k.kit.now()));
     let failure = rec.failure.unwrap();
     assert!(failure.message.contains("uploaded file is gone"), "{}", failure.message);
-    let ended = k.kit.events.kinds().into_iter().any(|e| {
-        matches!(e, EventKind::ImportCompleted { import_id, status, .. } if import_id == id && status == "failed")
-    });
+    let ended = k.kit.events.kinds().into_iter().any(
+        |e| matches!(e, EventKind::ImportCompleted { import_id, status, .. } if import_id == id && status == "failed"),
+    );
     assert!(ended, "listeners hear that the import ended");
     k.kit.clock.advance(secs(STALE_SECS));
     assert_eq!(import::sweep(&k.kit.deps).await.unwrap(), import::SweepOutcome::default());

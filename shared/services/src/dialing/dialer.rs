@@ -352,9 +352,9 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
                 Ok(answer) => answer,
                 // Sent and unanswered: Twilio may have the call, so it is
                 // treated as ambiguous (below), never resent.
-                Err(_) => Err(TelephonyError::Ambiguous(
-                    "the dialer's time budget ran out while Twilio was answering".into(),
-                )),
+                Err(_) => {
+                    Err(TelephonyError::Ambiguous("the dialer's time budget ran out while Twilio was answering".into()))
+                }
             },
         };
         match answer {

@@ -154,7 +154,9 @@ fn unended(halt: &Halt) -> Option<RowError> {
             *line,
             RejectKind::Invalid,
             "",
-            format!("the record starting here is longer than {max_bytes} bytes (a quote left open?); reading stopped here"),
+            format!(
+                "the record starting here is longer than {max_bytes} bytes (a quote left open?); reading stopped here"
+            ),
             "",
         )),
         _ => None,
