@@ -27,10 +27,11 @@ use tracing::Instrument;
 pub enum RecordResult {
     /// Handled (or dropped as unreadable): delete it.
     Done(MessageOutcome),
-    /// Failed for now: SQS should redeliver it.
-    Retry(String),
+    /// Failed for now: SQS should redeliver it. The error is kept whole,
+    /// cause included.
+    Retry(DialingError),
     /// Failed for good: logged and deleted.
-    Failed(String),
+    Failed(DialingError),
 }
 
 /// Handles one message body: a `Dial` within `opts` (its deadline), any
@@ -52,17 +53,17 @@ pub async fn handle_record(deps: &Deps, record: &SqsMessage, opts: &DialOptions)
     };
     if opts.out_of_time(deps.clock.now()) {
         tracing::warn!("the batch's time budget is spent; SQS will redeliver this message");
-        return RecordResult::Retry("the dialer's time budget ran out before this message".into());
+        return RecordResult::Retry(DialingError::OutOfTime);
     }
     match handle_body(deps, body, opts).await {
         Ok(outcome) => RecordResult::Done(outcome),
         Err(e) if e.is_retryable() => {
-            tracing::warn!(error = %e, "message failed; SQS will redeliver it");
-            RecordResult::Retry(e.to_string())
+            tracing::warn!(error = %e, detail = ?e, "message failed; SQS will redeliver it");
+            RecordResult::Retry(e)
         }
         Err(e) => {
-            tracing::error!(error = %e, "message failed permanently; dropping it");
-            RecordResult::Failed(e.to_string())
+            tracing::error!(error = %e, detail = ?e, "message failed permanently; dropping it");
+            RecordResult::Failed(e)
         }
     }
 }
