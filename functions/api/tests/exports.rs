@@ -15,10 +15,14 @@ use ibrat_testkit::{lead, user, TestDeps, PUBLIC_URL};
 use serde_json::Value;
 use tower::ServiceExt;
 
-async fn get(kit: &TestDeps, path: &str) -> (StatusCode, Value) {
+/// A signed-in admin's access token.
+async fn admin_token(kit: &TestDeps) -> String {
     let admin = user("admin@example.com", Role::Admin, kit.now()).store(kit.store.as_ref()).await;
     let secret = kit.deps.config.jwt_secret.expose().as_bytes().to_vec();
-    let token = jwt::issue(&secret, &admin.id, Role::Admin, kit.now(), Duration::from_secs(900)).unwrap().0;
+    jwt::issue(&secret, &admin.id, Role::Admin, kit.now(), Duration::from_secs(900)).unwrap().0
+}
+
+async fn get(kit: &TestDeps, token: &str, path: &str) -> (StatusCode, Value) {
     let req = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
     let res = fn_api::app(kit.deps.clone()).oneshot(req).await.unwrap();
     let status = res.status();
@@ -41,7 +45,8 @@ async fn the_leads_export_is_stored_and_answered_with_a_link() {
     for n in 1..=3 {
         lead(n, kit.now()).notes("=HYPERLINK(\"x\")").store(kit.store.as_ref()).await;
     }
-    let (status, link) = get(&kit, "/api/leads/export").await;
+    let token = admin_token(&kit).await;
+    let (status, link) = get(&kit, &token, "/api/leads/export").await;
     assert_eq!(status, StatusCode::OK, "{link}");
     assert_eq!(link["file_name"], "leads.csv");
     assert_eq!(link["expires_in_secs"], 900);
@@ -58,9 +63,10 @@ async fn the_leads_export_is_stored_and_answered_with_a_link() {
 #[tokio::test]
 async fn the_calls_export_is_stored_and_a_bad_range_still_refused() {
     let kit = TestDeps::new();
-    let (status, link) = get(&kit, "/api/calls/export?from=2026-01-02&to=2026-01-01").await;
+    let token = admin_token(&kit).await;
+    let (status, link) = get(&kit, &token, "/api/calls/export?from=2026-01-02&to=2026-01-01").await;
     assert_eq!((status, link["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("validation_failed")));
-    let (status, link) = get(&kit, "/api/calls/export").await;
+    let (status, link) = get(&kit, &token, "/api/calls/export").await;
     assert_eq!(status, StatusCode::OK, "{link}");
     assert_eq!(link["file_name"], "calls.csv");
     let file = stored(&kit, link["download_url"].as_str().unwrap()).await;
