@@ -14,7 +14,7 @@ pub mod telephony;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use blobs::{BlobError, BlobStore};
+pub use blobs::{BlobError, BlobStore, ContentStream};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connections::{ConnectionSender, NoConnections, PostError};
 pub use events::{EventPublisher, NullPublisher};

@@ -1,6 +1,7 @@
 //! A scripted telephony double. It numbers the SIDs it hands out, records
 //! every request (and the instant of each placed call), refuses the next
-//! calls with scripted errors or every call when told to, and answers
+//! calls with scripted errors or every call when told to, can take its
+//! time answering the next calls (on tokio's clock), and answers
 //! reconciliation reads from scripted remote states.
 
 use std::collections::{HashMap, VecDeque};
@@ -38,6 +39,8 @@ pub struct FakeTelephony {
     placed: Mutex<Vec<PlacedRecord>>,
     /// Errors returned by the next `create_call`s, in order.
     failures: Mutex<VecDeque<TelephonyError>>,
+    /// How long the next `create_call`s take to answer, in order.
+    delays: Mutex<VecDeque<std::time::Duration>>,
     /// What `fetch_call` answers, by SID (absent: not found).
     remote: Mutex<HashMap<String, RemoteCall>>,
     /// Calls placed and not yet finished, for tests that count them down.
@@ -63,6 +66,7 @@ impl FakeTelephony {
             requests: Mutex::new(Vec::new()),
             placed: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
+            delays: Mutex::new(VecDeque::new()),
             remote: Mutex::new(HashMap::new()),
             active: AtomicI64::new(0),
             max_active: AtomicI64::new(0),
@@ -79,6 +83,12 @@ impl FakeTelephony {
     /// The next `create_call`s fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = TelephonyError>) {
         lock(&self.failures).extend(errors);
+    }
+
+    /// The next `create_call`s take these long to answer (a sleep on
+    /// tokio's clock, after the request is recorded), in order.
+    pub fn delay_next(&self, delays: impl IntoIterator<Item = std::time::Duration>) {
+        lock(&self.delays).extend(delays);
     }
 
     /// The calls accepted so far.
@@ -125,6 +135,10 @@ impl Telephony for FakeTelephony {
     async fn create_call(&self, req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
         lock(&self.requests).push(TelephonyRequest::Create(req.clone()));
         self.create_attempts.fetch_add(1, Ordering::SeqCst);
+        let delay = lock(&self.delays).pop_front();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         if self.refuse_all.load(Ordering::SeqCst) {
             return Err(TelephonyError::Unavailable("telephony is not used in this test".into()));
         }
