@@ -1,4 +1,4 @@
-//! Exports through the `api` Lambda's router: written to object storage
+//! Exports and import reports through the `api` Lambda's router: written to object storage
 //! (whatever their size; `lambda_http` would buffer them and API Gateway
 //! refuses more than 6 MB) and answered with a presigned download link.
 
@@ -8,9 +8,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures::TryStreamExt;
 use http_body_util::BodyExt;
-use ibrat_domain::Role;
+use ibrat_domain::{ImportId, Role};
 use ibrat_services::auth::jwt;
-use ibrat_services::export;
+use ibrat_services::{export, import};
 use ibrat_testkit::{lead, user, TestDeps, PUBLIC_URL};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -71,4 +71,22 @@ async fn the_calls_export_is_stored_and_a_bad_range_still_refused() {
     assert_eq!(link["file_name"], "calls.csv");
     let file = stored(&kit, link["download_url"].as_str().unwrap()).await;
     assert_eq!(file, export::csv_line(export::CALL_HEADER));
+}
+
+#[tokio::test]
+async fn the_rejected_rows_of_an_import_are_stored_and_answered_with_a_link() {
+    let kit = TestDeps::new();
+    let token = admin_token(&kit).await;
+    let csv = "name,phone\nGood,+998901234567\nBad,12\n";
+    let done = import::run(&kit.deps, &ImportId::new(), "leads.csv", None, std::io::Cursor::new(csv)).await.unwrap();
+    assert_eq!(done.record.counts.invalid, 1);
+    let id = done.record.id.clone();
+    let (status, link) = get(&kit, &token, &format!("/api/imports/{id}/errors.csv")).await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    assert_eq!(link["file_name"], format!("{id}-errors.csv"));
+    let file = stored(&kit, link["download_url"].as_str().unwrap()).await;
+    let expected: Vec<bytes::Bytes> =
+        import::errors_csv::stream(kit.deps.store.clone(), id).try_collect().await.unwrap();
+    assert_eq!(file, expected.concat(), "the stored file is the streamed report");
+    assert_eq!(String::from_utf8(file).unwrap().lines().count(), 2, "the header and the one rejected row");
 }

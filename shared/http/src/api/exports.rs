@@ -51,7 +51,7 @@ impl std::fmt::Display for CauseChain<'_> {
 }
 
 /// The export as the state says: streamed, or stored with a link.
-async fn deliver(
+pub(crate) async fn deliver(
     state: &AppState,
     file_name: &str,
     body: BoxStream<'static, Result<Bytes, StoreError>>,

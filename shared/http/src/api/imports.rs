@@ -146,7 +146,7 @@ pub fn csv_response<E: std::fmt::Display + Send + 'static>(
 /// Every rejected row of an import, with line, column and reason, as CSV.
 #[utoipa::path(get, path = "/api/imports/{id}/errors.csv", tag = "imports", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, description = "Rejected rows (text/csv)", body = String, content_type = "text/csv"),
+    responses((status = 200, description = "Rejected rows (text/csv), or on AWS a JSON link {download_url, file_name, bytes, expires_in_secs}", body = String, content_type = "text/csv"),
               (status = 404, description = "No such import", body = ErrorBody)))]
 pub async fn errors_csv(
     State(state): State<AppState>,
@@ -156,7 +156,7 @@ pub async fn errors_csv(
     let id: ImportId = parse_id(&id)?;
     import::get(&state.deps, &admin.actor(), &id).await?;
     let name = format!("{id}-errors.csv");
-    Ok(csv_response(&name, import::errors_csv::stream(state.deps.store.clone(), id)))
+    super::exports::deliver(&state, &name, import::errors_csv::stream(state.deps.store.clone(), id)).await
 }
 
 /// Refuses a declared length over the limit before anything is read.

@@ -4,7 +4,7 @@
 
 import { api, query, request, upload } from './api.js';
 import { onEvent } from './live.js';
-import { h, fill, page, note, say, field, table, dateTime, words, number, busy, saveBlob } from './ui.js';
+import { h, fill, page, note, say, field, table, dateTime, words, number, busy, saveDownload } from './ui.js';
 
 const COUNTS = [['rows', 'Rows read'], ['imported', 'Imported'], ['duplicates', 'Duplicates'], ['invalid', 'Rejected'], ['do_not_call', 'On the do-not-call list']];
 
@@ -65,7 +65,7 @@ export function render(main) {
     b.addEventListener('click', () => busy(b, 'Preparing…', async () => {
       try {
         const res = await request('GET', `/api/imports/${encodeURIComponent(s.id)}/errors.csv`);
-        saveBlob(await res.blob(), `${s.id}-errors.csv`);
+        await saveDownload(res, `${s.id}-errors.csv`);
       } catch (e) { say(slot, 'error', `The download failed: ${e.plain || e.message}`); }
     }));
     return b;
