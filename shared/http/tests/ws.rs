@@ -210,6 +210,8 @@ async fn audience_is_respected(s: Served) {
             lead_phone: "+998901234567".into(),
             notes: String::new(),
             attempts: 1,
+            custom_fields: Default::default(),
+            last_disposition: None,
         },
         EventKind::LeadUpdated {
             lead_id: lead.clone(),

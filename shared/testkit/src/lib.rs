@@ -31,7 +31,7 @@ pub use calls::call;
 pub use deps::{test_config, TestDeps, TestDepsBuilder, PUBLIC_URL};
 pub use events::RecordingEvents;
 pub use leads::{lead, lead_phone, LeadBuilder, TASHKENT};
-pub use people::{password_hash, salesperson, user, UserBuilder, PASSWORD};
+pub use people::{open_line, password_hash, salesperson, user, UserBuilder, PASSWORD};
 pub use queue::RecordingQueue;
 pub use telephony::{FakeTelephony, PlacedRecord, TelephonyRequest};
 pub use time::{inside_window, ms, outside_window, utc, TestClock};

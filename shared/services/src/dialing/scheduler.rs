@@ -37,6 +37,9 @@ pub struct TickOutcome {
     /// What recovery did (None when it failed; the failure is logged and
     /// the next tick tries again).
     pub recovery: Option<RecoveryOutcome>,
+    /// What the sessions' sweep did (stuck lines and wrap-ups; None when it
+    /// failed).
+    pub sessions: Option<crate::sessions::SweepOutcome>,
 }
 
 /// Tunables of the tick.
@@ -44,6 +47,8 @@ pub struct TickOutcome {
 pub struct TickOptions {
     /// Options of the recovery run each tick starts with.
     pub recovery: RecoveryOptions,
+    /// Options of the sessions' sweep each tick runs.
+    pub sessions: crate::sessions::SweepOptions,
 }
 
 /// One tick with the default options; see [`tick_with`].
@@ -64,7 +69,14 @@ pub async fn tick_with(deps: &Deps, opts: &TickOptions) -> Result<TickOutcome, D
                 None
             }
         };
-        let mut out = TickOutcome { recovery, ..TickOutcome::default() };
+        let sessions = match crate::sessions::sweep(deps, &opts.sessions).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "sessions sweep failed this tick");
+                None
+            }
+        };
+        let mut out = TickOutcome { recovery, sessions, ..TickOutcome::default() };
         let store = deps.store.as_ref();
         let settings = repo::settings::get(store).await?;
         out.available = repo::users::count_available_salespeople(store).await?;
