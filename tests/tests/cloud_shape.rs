@@ -232,6 +232,7 @@ async fn run_until_settled(deps: &Deps, cloud: &Cloud, sim: &Simulator, leads: &
             let kind = match QueueMessage::parse(m.body().unwrap_or_default()) {
                 Ok(QueueMessage::Dial { .. }) => "dial",
                 Ok(QueueMessage::WrapUpEnd { .. }) => "wrap_up_end",
+                Ok(QueueMessage::SettleCall { .. }) => "settle_call",
                 Ok(QueueMessage::Nudge) => "nudge",
                 Err(_) => "unreadable",
             };

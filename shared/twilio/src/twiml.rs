@@ -5,6 +5,20 @@ use quick_xml::escape::escape;
 
 const HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
+/// Rings a phone and bridges it to the caller (`<Dial><Number>`).
+/// `caller_id` is shown to the callee; `action` is requested when the
+/// callee's leg ends. The dialer puts leads in rooms instead; the simulator
+/// plays this form too, as Twilio does.
+pub fn bridge(phone: &str, caller_id: &str, timeout_secs: u32, action: &str, record: bool) -> String {
+    let record = if record { r#" record="record-from-answer-dual""# } else { "" };
+    format!(
+        r#"{HEAD}<Response><Dial callerId="{}" timeout="{timeout_secs}" action="{}" method="POST" answerOnBridge="true"{record}><Number>{}</Number></Dial></Response>"#,
+        escape(caller_id),
+        escape(action),
+        escape(phone),
+    )
+}
+
 /// Holds a salesperson in their own room for the whole session: the room
 /// starts with them and ends when they leave, no beeps, silence while
 /// alone. `status_callback` receives the room's start, end, join and leave.
@@ -38,6 +52,19 @@ pub fn goodbye(message: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bridge_dials_the_number_with_the_callers_id() {
+        let xml = bridge("+998901112233", "+998935556677", 20, "https://h/twilio/dial?call_id=x&a=1", true);
+        assert!(xml.starts_with(HEAD));
+        assert!(xml.contains(r#"callerId="+998935556677""#));
+        assert!(xml.contains(r#"timeout="20""#));
+        assert!(xml.contains(r#"action="https://h/twilio/dial?call_id=x&amp;a=1""#));
+        assert!(xml.contains(r#"answerOnBridge="true""#));
+        assert!(xml.contains("record-from-answer-dual"));
+        assert!(xml.contains("<Number>+998901112233</Number>"));
+        assert!(!bridge("+1", "+2", 20, "a", false).contains("record="));
+    }
 
     #[test]
     fn rooms_follow_the_contract() {

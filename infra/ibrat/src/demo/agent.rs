@@ -62,9 +62,7 @@ impl Agent {
         let (socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
         let (mut tx, mut rx) = socket.split();
         let send = |v: Value| Message::text(v.to_string());
-        tx.send(send(json!({ "action": "start_session" })))
-            .await
-            .map_err(|e| e.to_string())?;
+        tx.send(send(json!({ "action": "start_session" }))).await.map_err(|e| e.to_string())?;
         tracing::info!(agent = %self.email, "demo salesperson online");
         let mut pings = tokio::time::interval(PING_EVERY);
         loop {

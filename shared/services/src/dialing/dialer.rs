@@ -18,8 +18,8 @@ use super::common::{defer_to_window, hold_for_zone};
 use super::error::DialingError;
 use super::finish::{close, CallEnd, FinishOutcome, LeadPlan};
 use crate::context::Deps;
-use crate::repo::calls::CallChanges;
 use crate::repo;
+use crate::repo::calls::CallChanges;
 use crate::repo::tx::{failed_positions, Transaction};
 
 /// What the dialer step did with a lead.

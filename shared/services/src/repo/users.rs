@@ -405,7 +405,6 @@ pub fn wrap_up_op(user: &UserId, call: &CallId, now: DateTime<Utc>) -> WriteOp {
     release_op(user, call, Availability::WrapUp, now)
 }
 
-
 /// Salespeople in the `AVAILABLE` routing index (tens, not millions).
 pub async fn count_available_salespeople(store: &dyn Store) -> Result<u32, StoreError> {
     let mut count = 0u32;
