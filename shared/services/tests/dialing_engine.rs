@@ -286,7 +286,8 @@ async fn abandoned_leads_become_urgent_and_connected_ones_complete() {
     assert_eq!(handle_message(&h.deps, &wrap).await.unwrap(), MessageOutcome::WrapUpStale { user_id: sp[0].clone() });
 }
 
-/// What callflow does when a call is answered (and bridged to `sp`).
+/// What callflow does when a call is answered (and, with `sp`, routed to
+/// that salesperson's room, the lead's leg seen joining it).
 async fn answer(h: &Harness, call_id: &CallId, sp: Option<&UserId>) {
     let call = repo::calls::get(h.store.as_ref(), call_id).await.unwrap().unwrap();
     let mut lead = h.get_lead(&call.lead_id).await;
@@ -295,7 +296,9 @@ async fn answer(h: &Harness, call_id: &CallId, sp: Option<&UserId>) {
     c.answered_at = Some(ms(h.now()));
     c.salesperson_id = sp.cloned();
     if sp.is_some() {
+        // Routed into the salesperson's room, and the lead's join was seen.
         c.bridged_at = Some(ms(h.now()));
+        c.connected_at = Some(ms(h.now()));
     }
     let mut ops = vec![repo::calls::save_op(&mut c)];
     lead.status = LeadStatus::InCall;
