@@ -692,6 +692,8 @@ async fn a_salesperson_line_comes_up_through_its_callbacks() {
     let h = H::new().await;
     let sp = h.salesperson_off_line(1, 300).await;
     let actor = ibrat_services::auth::Actor { id: sp.clone(), role: Role::Salesperson };
+    // Away (as one is with no line) when the session starts.
+    ibrat_services::users::set_availability(&h.deps, &actor, &sp, Availability::Away).await.unwrap();
     ibrat_services::sessions::start(&h.deps, &actor).await.unwrap();
     let session = repo::sessions::get(h.store.as_ref(), &sp).await.unwrap().unwrap();
     let sid = session.agent_call_sid.clone().unwrap();
