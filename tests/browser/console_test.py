@@ -150,6 +150,19 @@ def check_admin_pages(page):
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_role("cell", name="Sevara Karimova", exact=True)).to_be_visible()
     shot(page, "07-users")
+    # An admin creates a user, then resets their password.
+    page.get_by_label("Name").fill("Temp Seller")
+    page.get_by_label("Email").fill("temp.seller@demo.ibrat")
+    page.get_by_label("Password").fill("first-password-1")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_text("Temp Seller can now sign in as temp.seller@demo.ibrat.")).to_be_visible()
+    page.once("dialog", lambda d: d.accept("reset-password-2"))
+    page.get_by_role("button", name="Reset password of Temp Seller").click()
+    expect(page.get_by_text("Temp Seller's password is reset; give them the new one.")).to_be_visible()
+    status, _ = api("POST", "/api/auth/login", body={"email": "temp.seller@demo.ibrat", "password": "reset-password-2"})
+    assert status == 200, "the reset password signs in"
+    status, _ = api("POST", "/api/auth/login", body={"email": "temp.seller@demo.ibrat", "password": "first-password-1"})
+    assert status == 401, "the old password no longer signs in"
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("button", name="Save settings")).to_be_visible()
     page.get_by_role("button", name="Save settings").click()

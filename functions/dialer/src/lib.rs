@@ -8,7 +8,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use ibrat_services::dialing::{handle_message, MessageOutcome};
+use ibrat_services::dialing::{handle_message, DialingError, MessageOutcome};
 use ibrat_services::Deps;
 use tracing::Instrument;
 
@@ -17,10 +17,11 @@ use tracing::Instrument;
 pub enum RecordResult {
     /// Handled (or dropped as unreadable): delete it.
     Done(MessageOutcome),
-    /// Failed for now: SQS should redeliver it.
-    Retry(String),
+    /// Failed for now: SQS should redeliver it. The error is kept whole,
+    /// cause included.
+    Retry(DialingError),
     /// Failed for good: logged and deleted.
-    Failed(String),
+    Failed(DialingError),
 }
 
 /// Handles one SQS record.
@@ -31,12 +32,12 @@ pub async fn handle_record(deps: &Deps, record: &SqsMessage) -> RecordResult {
     match handle_message(deps, body).await {
         Ok(outcome) => RecordResult::Done(outcome),
         Err(e) if e.is_retryable() => {
-            tracing::warn!(error = %e, "message failed; SQS will redeliver it");
-            RecordResult::Retry(e.to_string())
+            tracing::warn!(error = %e, detail = ?e, "message failed; SQS will redeliver it");
+            RecordResult::Retry(e)
         }
         Err(e) => {
-            tracing::error!(error = %e, "message failed permanently; dropping it");
-            RecordResult::Failed(e.to_string())
+            tracing::error!(error = %e, detail = ?e, "message failed permanently; dropping it");
+            RecordResult::Failed(e)
         }
     }
 }

@@ -8,15 +8,21 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::admin_cmd::{self, AdminCreated, AdminError};
+use crate::backup_cmd::{self, BackupError};
 use crate::config::{self, LocalConfigError};
 use crate::demo::DemoError;
 use crate::import_cmd::{self, ImportError};
+use crate::restore_cmd::{self, RestoreError};
 use crate::serve_cmd;
 use crate::system::StartError;
 
 /// The Ibrat Dialer on one machine.
 #[derive(Debug, Parser)]
-#[command(name = "ibrat", version, about = "The Ibrat Dialer in one process: serve, import leads, create admins.")]
+#[command(
+    name = "ibrat",
+    version,
+    about = "The Ibrat Dialer in one process: serve, import leads, create admins, back up and restore."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -31,6 +37,10 @@ pub enum Command {
     CreateAdmin(CreateAdminArgs),
     /// Uploads a CSV of leads to a running server and prints a summary.
     Import(ImportArgs),
+    /// Copies a running server's data (database and files) into a new folder, consistently, while it serves.
+    Backup(BackupArgs),
+    /// Puts a backup into a data directory no server is using.
+    Restore(RestoreArgs),
 }
 
 /// Flags of `serve`.
@@ -81,6 +91,35 @@ pub struct ImportArgs {
     pub password: Option<String>,
 }
 
+/// Flags of `backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The folder to write the backup into (new or empty).
+    pub dir: PathBuf,
+    /// The running server to back up.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// An admin's email to sign in with.
+    #[arg(long, env = "IBRAT_ADMIN_EMAIL")]
+    pub email: Option<String>,
+    /// That admin's password.
+    #[arg(long, env = "IBRAT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+/// Flags of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A folder written by `ibrat backup`.
+    pub dir: PathBuf,
+    /// The data directory to restore into (its server must be stopped).
+    #[arg(long, default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Overwrites the database already in the data directory.
+    #[arg(long)]
+    pub replace: bool,
+}
+
 /// Why a command failed; each message is one plain sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -94,6 +133,10 @@ pub enum CliError {
     Import(#[from] ImportError),
     #[error(transparent)]
     Demo(#[from] DemoError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
     #[error("the async runtime could not start: {0}")]
     Runtime(std::io::Error),
 }
@@ -122,6 +165,22 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             init_tracing("warn");
             let summary = runtime()?.block_on(import_cmd::run(&args))?;
             print!("{}", import_cmd::render_summary(&summary));
+            Ok(())
+        }
+        Command::Backup(args) => {
+            init_tracing("warn");
+            let summary = runtime()?.block_on(backup_cmd::run(
+                &args.dir,
+                &args.server,
+                args.email.as_deref(),
+                args.password.as_deref(),
+            ))?;
+            println!("Backed up {} files ({} bytes) into {}.", summary.files, summary.bytes, args.dir.display());
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let summary = restore_cmd::run(&args.dir, &args.data_dir, args.replace)?;
+            println!("Restored {} files into {}.", summary.files, args.data_dir.display());
             Ok(())
         }
     }

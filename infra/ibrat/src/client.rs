@@ -68,6 +68,21 @@ impl ApiClient {
         read(&format!("GET {path}"), send(&self.base, req).await?).await
     }
 
+    /// `GET path`, answered with a success status, for a caller that reads
+    /// the body as a stream.
+    pub async fn get_raw(&self, path: &str) -> Result<reqwest::Response, ClientError> {
+        let req = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token);
+        let res = send(&self.base, req).await?;
+        if res.status().is_success() {
+            return Ok(res);
+        }
+        let what = format!("GET {path}");
+        let status = res.status();
+        let bytes =
+            res.bytes().await.map_err(|e| ClientError::BadAnswer { what: what.clone(), detail: e.to_string() })?;
+        Err(refused(&what, status, &bytes))
+    }
+
     /// `POST path` with a JSON body, read as `T`.
     pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, ClientError> {
         let req = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body);
@@ -113,11 +128,16 @@ async fn read<T: DeserializeOwned>(what: &str, res: reqwest::Response) -> Result
     let bytes =
         res.bytes().await.map_err(|e| ClientError::BadAnswer { what: what.to_owned(), detail: e.to_string() })?;
     if !status.is_success() {
-        let message = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-        return Err(ClientError::Refused { what: what.to_owned(), status, message });
+        return Err(refused(what, status, &bytes));
     }
     serde_json::from_slice(&bytes).map_err(|e| ClientError::BadAnswer { what: what.to_owned(), detail: e.to_string() })
+}
+
+/// An error status as [`ClientError::Refused`], with the API's message.
+fn refused(what: &str, status: StatusCode, bytes: &[u8]) -> ClientError {
+    let message = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).chars().take(200).collect());
+    ClientError::Refused { what: what.to_owned(), status, message }
 }

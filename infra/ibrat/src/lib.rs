@@ -3,12 +3,16 @@
 //! A library so end-to-end tests start the same system in-process.
 
 pub mod admin_cmd;
+pub mod backup_archive;
+pub mod backup_cmd;
+pub mod backup_route;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
 pub mod import_cmd;
 pub mod offline;
+pub mod restore_cmd;
 pub mod serve_cmd;
 pub mod system;
 pub mod timer;

@@ -21,7 +21,7 @@ use twilio_sim::{SimConfig, Simulator};
 
 use crate::config::TwilioSetup;
 use crate::worker::WorkerOptions;
-use crate::{timer, worker};
+use crate::{backup_route, timer, worker};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "ibrat.redb";
@@ -154,8 +154,8 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     }
 
     let db_path = data_dir.join(DB_FILE);
-    let store: Arc<dyn Store> =
-        Arc::new(RedbStore::open(&db_path).map_err(|source| StartError::Store { path: db_path, source })?);
+    let redb = RedbStore::open(&db_path).map_err(|source| StartError::Store { path: db_path, source })?;
+    let store: Arc<dyn Store> = Arc::new(redb.clone());
     let queue = Arc::new(MemQueue::new());
     let hub = Arc::new(LocalHub::new());
     let blobs = FsBlobStore::new(data_dir.join(BLOBS_DIR), format!("{}/uploads", config.public_url));
@@ -175,7 +175,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     }
 
     let (stop, stopping) = watch::channel(false);
-    let mut app = app(deps.clone(), hub);
+    let mut app = app(deps.clone(), hub, redb, data_dir);
     if let Some(simulator) = &sim {
         app = app.merge(twilio_sim::ledger_router(simulator.state().clone()));
     }
@@ -187,13 +187,15 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     Ok(RunningSystem { addr, deps, queue, sim, stop, server, background })
 }
 
-/// The one router: REST API, web console, Twilio webhooks, WebSocket (with
-/// the simulator, `start` adds its ledger at `/sim/ledger`).
-fn app(deps: Deps, hub: Arc<LocalHub>) -> Router {
+/// The one router: REST API, web console, Twilio webhooks, local mode's
+/// backup route, WebSocket (with the simulator, `start` adds its ledger at
+/// `/sim/ledger`).
+fn app(deps: Deps, hub: Arc<LocalHub>, store: RedbStore, data_dir: PathBuf) -> Router {
     let state = AppState::new(deps);
     ibrat_http::api::router(state.clone())
         .merge(ibrat_http::console::router(ibrat_http::console::ConsoleConfig::default()))
         .merge(ibrat_http::twilio::router().with_state(state.clone()))
+        .merge(backup_route::router(store, data_dir).with_state(state.clone()))
         .merge(ibrat_http::ws::router(hub).with_state(state))
 }
 

@@ -96,14 +96,31 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// An error with every cause under it, `outer: cause: cause`, so a log line
+/// keeps what the top-level text leaves out (an AWS SDK error's own text is
+/// only "service error"; its code is further down).
+pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
 impl From<ibrat_ports::StoreError> for ApiError {
     fn from(e: ibrat_ports::StoreError) -> Self {
         if e.is_retryable() {
-            ApiError::unavailable(e)
+            ApiError::unavailable(cause_chain(&e))
         } else if e.is_condition_failed() {
             ApiError::conflict("the record was changed by someone else; reload and try again")
         } else {
-            ApiError::internal(e)
+            ApiError::internal(cause_chain(&e))
         }
     }
 }
@@ -118,5 +135,27 @@ impl IntoResponse for ApiError {
             }
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Coded;
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("DynamoDB error ResourceNotFoundException: table missing")
+        }
+    }
+    impl std::error::Error for Coded {}
+
+    #[test]
+    fn the_cause_chain_keeps_the_code_under_a_vague_top_level() {
+        let e = ibrat_ports::StoreError::Unavailable(Box::new(Coded));
+        let chain = cause_chain(&e);
+        assert!(chain.contains("ResourceNotFoundException"), "{chain}");
+        assert!(chain.starts_with("store unavailable"), "{chain}");
     }
 }

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::Request;
 use chrono::Duration;
 use common::{Harness, NowUtc, PASSWORD};
-use ibrat_domain::{Availability, EventKind, LeadStatus, Role};
+use ibrat_domain::{Availability, EventKind, LeadStatus, Role, UserId};
 use ibrat_http::api::{ApiDoc, ROUTES};
 use ibrat_services::auth::{ensure_admin, EnsureAdmin};
 use ibrat_services::{repo, Config};
@@ -185,6 +185,42 @@ async fn deactivated_users_and_changed_passwords_lose_their_tokens() {
     assert_eq!(s, 401);
     let (s, _) = h.call("GET", "/api/auth/profile", Some(&fresh), None).await;
     assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn an_admin_resets_a_password_and_the_old_one_and_its_tokens_stop_working() {
+    let h = Harness::new();
+    let admin = h.user("admin@example.com", Role::Admin).await;
+    let sp = h.user("sp@example.com", Role::Salesperson).await;
+    let ta = h.token(&admin);
+    let before = h.session(&sp).await;
+    let login = |password: &str| json!({ "email": "sp@example.com", "password": password });
+    let path = format!("/api/users/{}/password", sp.id);
+
+    let (s, b) =
+        h.call("POST", &path, Some(&before.tokens.access_token), Some(json!({ "new_password": "x".repeat(12) }))).await;
+    assert_eq!((s.as_u16(), b["error"]["code"].as_str()), (403, Some("forbidden")), "{b}");
+    let (s, b) = h.call("POST", &path, Some(&ta), Some(json!({ "new_password": "short" }))).await;
+    assert_eq!(s, 400, "{b}");
+    let unknown = format!("/api/users/{}/password", UserId::new());
+    let (s, _) = h.call("POST", &unknown, Some(&ta), Some(json!({ "new_password": "reset-by-admin-1" }))).await;
+    assert_eq!(s, 404);
+
+    h.clock.advance(Duration::seconds(5));
+    let (s, b) = h.call("POST", &path, Some(&ta), Some(json!({ "new_password": "reset-by-admin-1" }))).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["id"], json!(sp.id.to_string()));
+    assert!(b.get("password_hash").is_none(), "{b}");
+
+    let (s, _) = h.call("GET", "/api/auth/profile", Some(&before.tokens.access_token), None).await;
+    assert_eq!(s, 401, "the salesperson's earlier access token still works");
+    let body = json!({ "refresh_token": before.tokens.refresh_token });
+    let (s, _) = h.call("POST", "/api/auth/refresh", None, Some(body)).await;
+    assert_eq!(s, 401, "the salesperson's earlier refresh token still works");
+    let (s, _) = h.call("POST", "/api/auth/login", None, Some(login(PASSWORD))).await;
+    assert_eq!(s, 401, "the old password still signs in");
+    let (s, b) = h.call("POST", "/api/auth/login", None, Some(login("reset-by-admin-1"))).await;
+    assert_eq!(s, 200, "{b}");
 }
 
 #[tokio::test]

@@ -136,6 +136,9 @@ fn recipe(fx: &Fixture, method: &Method, path: &str, case: Case) -> Option<(Stri
         ("GET", "/api/users/{id}") => (format!("/api/users/{sp1}"), None, 200),
         ("PATCH", "/api/users/{id}") => (format!("/api/users/{sp1}"), Some(json!({ "name": "X" })), 200),
         ("POST", "/api/users/{id}/deactivate") => (format!("/api/users/{sp1}/deactivate"), None, 200),
+        ("POST", "/api/users/{id}/password") => {
+            (format!("/api/users/{sp1}/password"), Some(json!({ "new_password": "reset-by-an-admin" })), 200)
+        }
         ("GET", "/api/users/{id}/stats") => (format!("/api/users/{sp1}/stats"), None, 200),
         ("PUT", "/api/users/{id}/availability") => {
             (format!("/api/users/{sp1}/availability"), Some(json!({ "availability": "away" })), 200)

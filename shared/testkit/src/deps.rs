@@ -45,6 +45,7 @@ pub struct TestDepsBuilder {
     at: DateTime<Utc>,
     running: bool,
     config: Config,
+    file: Option<std::path::PathBuf>,
     store: Option<WrapStore>,
     queue: Option<Arc<dyn Queue>>,
     events: Option<Arc<dyn EventPublisher>>,
@@ -64,6 +65,7 @@ impl TestDeps {
             at: inside_window(),
             running: false,
             config: test_config(),
+            file: None,
             store: None,
             queue: None,
             events: None,
@@ -115,6 +117,13 @@ impl TestDepsBuilder {
         self
     }
 
+    /// The store is the database file at `path` (a data directory local
+    /// mode wrote) instead of a fresh one in memory.
+    pub fn file_store(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.file = Some(path.into());
+        self
+    }
+
     /// Wraps the kit's store (to inject failures, say).
     pub fn store(mut self, wrap: impl FnOnce(RedbStore) -> Arc<dyn Store> + 'static) -> Self {
         self.store = Some(Box::new(wrap));
@@ -149,7 +158,11 @@ impl TestDepsBuilder {
     pub fn build(self) -> TestDeps {
         let clock = Arc::new(if self.running { TestClock::running(self.at) } else { TestClock::stopped(self.at) });
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let redb = RedbStore::in_memory().expect("an in-memory store").with_clock(dyn_clock.clone());
+        let redb = match &self.file {
+            Some(path) => RedbStore::open(path).expect("the database file opens"),
+            None => RedbStore::in_memory().expect("an in-memory store"),
+        }
+        .with_clock(dyn_clock.clone());
         let store = Arc::new(redb.clone());
         let queue = Arc::new(RecordingQueue::default());
         let events = Arc::new(RecordingEvents::default());

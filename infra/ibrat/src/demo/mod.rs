@@ -80,9 +80,17 @@ pub async fn start(system: &RunningSystem) -> Result<Vec<JoinHandle<()>>, DemoEr
     if zones.is_empty() {
         return Err(DemoError::WindowClosed);
     }
-    let sample = leads::generate(LEADS, &zones, &mut rand::thread_rng());
-    let imported = import_cmd::upload(&admin, leads::to_csv(&sample), |_| {}).await?;
-    print_intro(&system.base_url(), &imported, &zones);
+    // Sample leads go into a data directory with no leads only, so
+    // restarting the demo carries on with the same floor.
+    let existing: Value = admin.get("/api/leads?limit=1").await?;
+    let first_run = existing["items"].as_array().is_none_or(|items| items.is_empty());
+    let imported = if first_run {
+        let sample = leads::generate(LEADS, &zones, &mut rand::thread_rng());
+        Some(import_cmd::upload(&admin, leads::to_csv(&sample), |_| {}).await?)
+    } else {
+        None
+    };
+    print_intro(&system.base_url(), imported.as_ref(), &zones);
 
     let stopping = system.stopping();
     let mut tasks = Vec::new();
@@ -118,7 +126,7 @@ async fn register_salesperson(admin: &ApiClient, email: &str, name: &str, phone:
     }
 }
 
-fn print_intro(base_url: &str, imported: &ImportSummary, zones: &[&str]) {
+fn print_intro(base_url: &str, imported: Option<&ImportSummary>, zones: &[&str]) {
     println!("Console: {base_url}/  Demo logins (password `{PASSWORD}` for everyone):");
     println!("  admin        {ADMIN_EMAIL}");
     let (email, name, _) = CONSOLE_SALESPERSON;
@@ -126,12 +134,15 @@ fn print_intro(base_url: &str, imported: &ImportSummary, zones: &[&str]) {
     for (email, name, _) in SALESPEOPLE {
         println!("  salesperson  {email} ({name}, simulated)");
     }
-    println!(
-        "Imported {} of {} sample leads ({} duplicates) in zones open now: {}",
-        imported.imported,
-        imported.rows,
-        imported.duplicates,
-        zones.join(", ")
-    );
+    match imported {
+        Some(imported) => println!(
+            "Imported {} of {} sample leads ({} duplicates) in zones open now: {}",
+            imported.imported,
+            imported.rows,
+            imported.duplicates,
+            zones.join(", ")
+        ),
+        None => println!("Carrying on with the leads of the earlier demo run on this data directory."),
+    }
     println!("Three simulated salespeople are coming online; the line below refreshes every two seconds.");
 }

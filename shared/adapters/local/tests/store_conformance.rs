@@ -81,3 +81,61 @@ async fn large_items_are_refused_like_dynamodb() {
     assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
     assert_eq!(store.get(&key).await.expect("get"), None);
 }
+
+/// A snapshot taken while a writer commits transactions holds one committed
+/// state: the counter and the items it counts agree, and index entries
+/// all name items (a query through the index reads every one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_during_writes_is_one_committed_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = RedbStore::open(dir.path().join("live.redb")).expect("open");
+    let counter = Key::new("COUNTER#snap", "COUNTER");
+    let writer = {
+        let store = store.clone();
+        let counter = counter.clone();
+        tokio::spawn(async move {
+            for i in 0..400 {
+                let item = Item::with_key(&Key::new(format!("LEAD#{i}"), "LEAD"))
+                    .with("gsi1pk", "SNAP")
+                    .with("gsi1sk", format!("{i:04}"));
+                let ops = vec![
+                    ibrat_ports::WriteOp::Put { item, condition: Some(Condition::not_exists()) },
+                    ibrat_ports::WriteOp::Update {
+                        key: counter.clone(),
+                        update: Update::new().add("n", 1),
+                        condition: None,
+                    },
+                ];
+                store.transact_write(ops).await.expect("write");
+            }
+        })
+    };
+    let mut taken = Vec::new();
+    for n in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let path = dir.path().join(format!("snap-{n}.redb"));
+        let (s, p) = (store.clone(), path.clone());
+        let summary = tokio::task::spawn_blocking(move || s.snapshot_to(&p)).await.unwrap().expect("snapshot");
+        taken.push((path, summary));
+    }
+    writer.await.expect("writer");
+    let again = store.snapshot_to(&taken[0].0);
+    assert!(matches!(again, Err(ibrat_local::SnapshotError::Exists(_))), "{again:?}");
+    for (path, summary) in taken {
+        let snap = RedbStore::open(&path).expect("the snapshot opens");
+        let n = snap.get(&counter).await.expect("get").and_then(|i| i.n("n")).unwrap_or(0);
+        let mut seen = 0;
+        let mut cursor = None;
+        loop {
+            let page = snap.query(&Query::index("gsi1", "SNAP").limit(100).after(cursor)).await.expect("query");
+            seen += page.items.len() as i64;
+            cursor = page.cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, n, "the snapshot's counter and items disagree");
+        let counter_items = i64::from(n > 0);
+        assert_eq!(summary.items as i64, n + counter_items, "{summary:?}");
+    }
+}

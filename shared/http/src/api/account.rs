@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use ibrat_domain::Role;
+use ibrat_domain::{Role, UserId};
 use ibrat_services::auth::{self, NewUser};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::ApiJson;
+use super::extract::{parse_id, ApiJson, ApiPath};
 use crate::auth::{AdminUser, AuthUser, ClientAddr};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -43,6 +43,14 @@ pub struct ProfilePatch {
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     pub current_password: String,
+    /// At least 10 characters.
+    pub new_password: String,
+}
+
+/// A password an admin sets for another user.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordBody {
     /// At least 10 characters.
     pub new_password: String,
 }
@@ -126,6 +134,23 @@ pub async fn change_password(
 ) -> Result<impl IntoResponse, ApiError> {
     let session = auth::change_password(&state.deps, &user.actor(), &body.current_password, &body.new_password).await?;
     Ok(Json(session))
+}
+
+/// Sets another user's password (admins only); their earlier sessions and
+/// open sockets stop working.
+#[utoipa::path(post, path = "/api/users/{id}/password", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = ResetPasswordBody,
+    responses((status = 200, description = "The user", body = serde_json::Value),
+              (status = 404, description = "No such user", body = super::ErrorBody),
+              (status = 422, description = "The password is too weak", body = super::ErrorBody)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ResetPasswordBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id: UserId = parse_id(&id)?;
+    Ok(Json(auth::reset_password(&state.deps, &admin.actor(), &id, &body.new_password).await?))
 }
 
 /// Creates a user (admins only; there is no self-registration).

@@ -113,6 +113,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/api/users/{id}", Admin, || get(users::get)),
     route(Method::PATCH, "/api/users/{id}", Admin, || patch(users::update)),
     route(Method::POST, "/api/users/{id}/deactivate", Admin, || post(users::deactivate)),
+    route(Method::POST, "/api/users/{id}/password", Admin, || post(account::reset_password)),
     route(Method::GET, "/api/users/{id}/stats", Admin, || get(users::stats)),
     route(Method::PUT, "/api/users/{id}/availability", Owner, || put(users::set_availability)),
     route(Method::POST, "/api/session", Authenticated, || post(session::start)),
@@ -269,7 +270,7 @@ impl Modify for BearerScheme {
     paths(
         health, openapi_json,
         account::login, account::refresh, account::logout, account::profile, account::update_profile,
-        account::change_password, account::register,
+        account::change_password, account::reset_password, account::register,
         users::list, users::get, users::update, users::deactivate, users::stats, users::set_availability,
         session::start, session::get, session::end, session::hangup,
         leads::list, leads::create, leads::summary, leads::bulk_priority, leads::bulk_requeue, leads::get,

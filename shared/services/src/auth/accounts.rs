@@ -120,6 +120,22 @@ pub async fn change_password(deps: &Deps, actor: &Actor, current: &str, new: &st
     issue_session(deps, rec.user).await
 }
 
+/// Sets another user's password: an admin's reset for someone locked out
+/// of their account. Their tokens and open sockets stop working at once,
+/// as after their own change.
+pub async fn reset_password(deps: &Deps, actor: &Actor, id: &UserId, new: &str) -> Result<User, AuthError> {
+    if !actor.is_admin() {
+        return Err(AuthError::Forbidden("only admins may reset passwords".into()));
+    }
+    let now = deps.clock.now();
+    let hash = password::hash(new).await?;
+    let changes = UserChanges::new(now).password(hash, now);
+    let rec = users::update(deps.store.as_ref(), id, changes).await?.ok_or(AuthError::NotFound)?;
+    crate::realtime::revoke::close_user(deps, id).await?;
+    tracing::info!(user_id = %id, by = %actor.id, "password reset by an admin; earlier sessions revoked");
+    Ok(rec.user)
+}
+
 /// What [`ensure_admin`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnsureAdmin {

@@ -14,7 +14,8 @@ pub mod throttle;
 use ibrat_ports::StoreError;
 
 pub use accounts::{
-    change_password, check_name, ensure_admin, parse_phone, profile, register, update_profile, EnsureAdmin, NewUser,
+    change_password, check_name, ensure_admin, parse_phone, profile, register, reset_password, update_profile,
+    EnsureAdmin, NewUser,
 };
 pub use actor::{Actor, AdminOnly};
 pub use jwt::{Claims, TokenError};

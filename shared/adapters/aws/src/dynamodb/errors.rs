@@ -35,7 +35,36 @@ where
             let message = err.as_service_error().and_then(|e| e.message()).unwrap_or(c);
             StoreError::Invalid(format!("DynamoDB refused the request: {message}"))
         }
-        _ => StoreError::Unavailable(Box::new(err)),
+        _ => StoreError::Unavailable(Box::new(AwsFailure {
+            code,
+            context: DisplayErrorContext(&err).to_string(),
+            source: Box::new(err),
+        })),
+    }
+}
+
+/// An SDK failure kept whole for the logs: the SDK's own top-level text is
+/// only "service error", so this carries the AWS error code and the full
+/// context, with the SDK error as its source.
+#[derive(Debug)]
+struct AwsFailure {
+    code: Option<String>,
+    context: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for AwsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "DynamoDB error {code}: {}", self.context),
+            None => write!(f, "DynamoDB request failed: {}", self.context),
+        }
+    }
+}
+
+impl std::error::Error for AwsFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
     }
 }
 

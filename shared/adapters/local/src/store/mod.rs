@@ -4,5 +4,7 @@
 mod codec;
 mod range;
 mod redb_store;
+mod snapshot;
 
 pub use redb_store::RedbStore;
+pub use snapshot::{SnapshotError, SnapshotSummary};

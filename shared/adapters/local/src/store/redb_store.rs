@@ -23,9 +23,9 @@ use super::codec::{
 use super::range::{decode_cursor, encode_cursor, KeyRange};
 
 /// Items by encoded base key.
-const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+pub(super) const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 /// Format marker, so a future layout change is detected instead of misread.
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const FORMAT_KEY: &str = "format";
 const FORMAT_VERSION: u64 = 1;
 /// Memory redb may use to cache pages (9/10 reads, 1/10 the write buffer of
@@ -37,13 +37,13 @@ const FORMAT_VERSION: u64 = 1;
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// The redb table holding one index's entries.
-fn index_table(name: &str) -> TableDefinition<'_, &'static [u8], ()> {
+pub(super) fn index_table(name: &str) -> TableDefinition<'_, &'static [u8], ()> {
     TableDefinition::new(name)
 }
 
 /// Maps any redb failure: corruption is `Corrupt`, everything else is an
 /// outage the caller may retry.
-fn db_err(e: impl Into<redb::Error>) -> StoreError {
+pub(super) fn db_err(e: impl Into<redb::Error>) -> StoreError {
     match e.into() {
         redb::Error::Corrupted(msg) => StoreError::Corrupt(msg),
         other => StoreError::Unavailable(Box::new(other)),
@@ -133,8 +133,8 @@ impl<'tx> Tables<'tx> {
     }
 }
 
-struct Inner {
-    db: Database,
+pub(super) struct Inner {
+    pub(super) db: Database,
 }
 
 impl Inner {
@@ -314,7 +314,7 @@ impl Inner {
 /// mode, or in memory for tests. Cheap to clone (clones share the database).
 #[derive(Clone)]
 pub struct RedbStore {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
     clock: Arc<dyn Clock>,
 }
 

@@ -1,4 +1,4 @@
-// Users: create salespeople and admins, edit phone and role, deactivate.
+// Users: create salespeople and admins, edit phone, reset a password, deactivate.
 
 import { api, all } from './api.js';
 import { h, fill, page, note, say, field, select, table, words, busy } from './ui.js';
@@ -37,6 +37,7 @@ export function render(main, ctx) {
     if (u.active) {
       row.append(h('button', { type: 'button', class: 'small', 'aria-label': `Change phone of ${u.name}`, onclick: (e) => changePhone(u, e.target) }, 'Change phone'));
       if (u.id !== ctx.user.id) {
+        row.append(h('button', { type: 'button', class: 'small', 'aria-label': `Reset password of ${u.name}`, onclick: (e) => resetPassword(u, e.target) }, 'Reset password'));
         row.append(h('button', { type: 'button', class: 'small danger', 'aria-label': `Deactivate ${u.name}`, onclick: (e) => deactivate(u, e.target) }, 'Deactivate'));
       }
     } else {
@@ -58,6 +59,17 @@ export function render(main, ctx) {
   function changePhone(u, button) {
     const value = prompt(`New phone number for ${u.name}`, u.phone || '');
     if (value !== null && value.trim()) patch(u, { phone: value.trim() }, button, 'updated');
+  }
+
+  async function resetPassword(u, button) {
+    const value = prompt(`A temporary password for ${u.name} (at least 10 characters). They are signed out everywhere and sign in with it.`);
+    if (value === null) return;
+    await busy(button, '…', async () => {
+      try {
+        await api('POST', `/api/users/${encodeURIComponent(u.id)}/password`, { new_password: value });
+        say(slot, 'ok', `${u.name}'s password is reset; give them the new one.`);
+      } catch (e) { say(slot, 'error', `The password was not reset: ${e.plain || e.message}`); }
+    });
   }
 
   async function deactivate(u, button) {
