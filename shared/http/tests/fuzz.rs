@@ -387,30 +387,9 @@ async fn fixture() -> Fixture {
 
 /// A call Twilio reports ringing, stored as the dialer leaves it.
 async fn ringing_call(h: &Harness, lead: &Lead) -> Call {
-    let now = h.clock.now_utc();
-    let call = Call {
-        id: CallId::new(),
-        lead_id: lead.id.clone(),
-        salesperson_id: None,
-        twilio_sid: Some(format!("CA{}", "2".repeat(32))),
-        status: CallStatus::Ringing,
-        answered_by: None,
-        ring_secs: None,
-        talk_secs: None,
-        outcome: None,
-        disposition: None,
-        notes: None,
-        recording_url: None,
-        attempt: 1,
-        created_at: now,
-        initiated_at: Some(now),
-        ringing_at: Some(now),
-        answered_at: None,
-        bridged_at: None,
-        ended_at: None,
-        last_sequence: Some(1),
-        version: 1,
-    };
+    let mut call =
+        ibrat_testkit::call(lead, CallStatus::Ringing, h.clock.now_utc()).sid(&format!("CA{}", "2".repeat(32))).build();
+    call.last_sequence = Some(1);
     let ops: Vec<WriteOp> = vec![repo::calls::create_op(&call)];
     h.deps.store.transact_write(ops).await.expect("call stored");
     call
