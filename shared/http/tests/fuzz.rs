@@ -157,7 +157,9 @@ fn text() -> impl Strategy<Value = String> {
         4 => prop::sample::select(WORDS).prop_map(str::to_owned),
         3 => "\\PC{0,24}",
         1 => any::<i64>().prop_map(|n| n.to_string()),
-        1 => (0usize..40_000).prop_map(|n| "x".repeat(n)),
+        // Long, yet a path with three such query values stays under the
+        // 64 KiB a URI may have.
+        1 => (0usize..16_000).prop_map(|n| "x".repeat(n)),
     ]
 }
 
@@ -706,6 +708,10 @@ const TWILIO_WORDS: &[&str] = &[
     "Tue, 24 Nov 2026 06:00:00 +0000",
 ];
 
+/// Every Twilio webhook route.
+const TWILIO_ROUTES: [&str; 5] =
+    ["/twilio/voice", "/twilio/status", "/twilio/agent", "/twilio/agent-status", "/twilio/conference"];
+
 #[derive(Debug, Clone)]
 struct TwilioInput {
     route: usize,
@@ -723,7 +729,13 @@ fn twilio_input() -> impl Strategy<Value = TwilioInput> {
         1 => Just(format!("CA{}", "1".repeat(32))),
         2 => text(),
     ];
-    (0usize..3, any::<usize>(), text(), prop::collection::vec((key, val), 0..10), prop::bool::weighted(0.9))
+    (
+        0..TWILIO_ROUTES.len(),
+        any::<usize>(),
+        text(),
+        prop::collection::vec((key, val), 0..10),
+        prop::bool::weighted(0.9),
+    )
         .prop_map(|(route, call, attempt, params, signed)| TwilioInput { route, call, attempt, params, signed })
 }
 
@@ -738,7 +750,7 @@ fn twilio_callbacks_with_any_form_are_answered_without_a_5xx() {
                 let app = ibrat_http::twilio::router().with_state(ibrat_http::AppState::new(f.h.deps.clone()));
                 let calls = [f.ids[4].clone(), f.ids[5].clone(), CallId::new().to_string(), "not-a-call".into()];
                 for input in &inputs {
-                    let route = ["/twilio/voice", "/twilio/status", "/twilio/dial"][input.route];
+                    let route = TWILIO_ROUTES[input.route];
                     let path = format!(
                         "{route}?call_id={}&attempt={}",
                         encode(&calls[input.call % calls.len()]),
