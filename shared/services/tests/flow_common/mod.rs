@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Duration, Utc};
 use ibrat_domain::{AgentSession, Availability, Call, CallId, EventKind, Lead, LeadId, Role, UserId};
@@ -12,7 +13,8 @@ use ibrat_services::auth::Actor;
 use ibrat_services::dialing::{dial, DialOutcome};
 use ibrat_services::repo;
 use ibrat_services::sessions::{self, ConferenceEvent, ConferenceEventKind, SessionRef};
-use ibrat_testkit::{lead, open_line, salesperson, TestDeps};
+use ibrat_services::Deps;
+use ibrat_testkit::{lead, open_line, salesperson, CrashingStore, TestDeps};
 
 /// A test system on the kit.
 pub struct H(pub TestDeps);
@@ -31,6 +33,29 @@ impl H {
         let t = TestDeps::new();
         t.settings(|_| {}).await;
         H(t)
+    }
+
+    /// A system whose services write through a [`CrashingStore`] (told
+    /// when to stop writing); [`H::restarted`] is the same data after a
+    /// restart.
+    pub async fn crashing() -> (H, Arc<CrashingStore>) {
+        let cell: Arc<OnceLock<Arc<CrashingStore>>> = Arc::default();
+        let stash = cell.clone();
+        let t = TestDeps::builder()
+            .store(move |redb| {
+                let crashing = Arc::new(CrashingStore::new(Arc::new(redb)));
+                let _ = stash.set(crashing.clone());
+                crashing
+            })
+            .build();
+        t.settings(|_| {}).await;
+        let crashing = cell.get().expect("the store was built").clone();
+        (H(t), crashing)
+    }
+
+    /// The ports as after a restart: the same table, written normally.
+    pub fn restarted(&self) -> Deps {
+        Deps { store: self.store.clone(), ..self.deps.clone() }
     }
 
     pub fn advance(&self, by: Duration) {
