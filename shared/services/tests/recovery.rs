@@ -1,7 +1,9 @@
 //! Recovery over the test kit: a call whose placement was never confirmed
 //! (no SID recorded) is resolved by asking Twilio before its lead may be
-//! dialed again, and the process stopping between two writes of the flow
-//! (crash points) leaves a state the scheduler's tick repairs.
+//! dialed again; the process stopping between two writes of the flow
+//! (crash points) leaves a state the scheduler's tick repairs; long calls
+//! are checked once per interval, finished calls leave no marker, and only
+//! the scheduled tick runs recovery.
 
 mod flow_common;
 
@@ -11,8 +13,8 @@ use chrono::Duration;
 use flow_common::H;
 use ibrat_domain::{Availability, CallStatus, LeadStatus, Priority};
 use ibrat_ports::TelephonyError;
-use ibrat_services::callflow::{on_voice, VoiceInput};
-use ibrat_services::dialing::{dial, reconcile, tick, DialOutcome};
+use ibrat_services::callflow::{on_status, on_voice, StatusUpdate, TwilioCallStatus, VoiceInput};
+use ibrat_services::dialing::{dial, reconcile, reconcile_with, repairing_tick, tick, DialOutcome, RecoveryOptions};
 use ibrat_services::repo;
 use ibrat_testkit::TelephonyRequest;
 
@@ -84,7 +86,7 @@ async fn crash_after_twilio_placed_the_call_but_before_its_sid_was_stored() {
 
     h.telephony.set_status(&sid, "busy");
     h.advance(Duration::minutes(5) + Duration::seconds(1));
-    let out = tick(&restarted).await.unwrap().recovery.expect("recovery ran");
+    let out = repairing_tick(&restarted).await.unwrap().recovery.expect("recovery ran");
     assert_eq!((out.checked, out.finished, out.requeued), (1, 1, 0), "{out:?}");
     let call = h.call(&call_id).await;
     assert_eq!((call.status, call.twilio_sid.as_deref()), (CallStatus::Busy, Some(sid.as_str())));
@@ -112,7 +114,7 @@ async fn crash_between_the_answer_and_the_claim_of_a_salesperson() {
     // The person heard nothing and hung up; no callback reached us.
     h.telephony.set_status(&sid, "completed");
     h.advance(Duration::minutes(5) + Duration::seconds(1));
-    let out = tick(&restarted).await.unwrap().recovery.expect("recovery ran");
+    let out = repairing_tick(&restarted).await.unwrap().recovery.expect("recovery ran");
     assert_eq!((out.checked, out.finished), (1, 1), "{out:?}");
     let call = h.call(&call_id).await;
     assert_eq!((call.status, call.connected_at), (CallStatus::Abandoned, None), "never connected");
@@ -120,4 +122,68 @@ async fn crash_between_the_answer_and_the_claim_of_a_salesperson() {
     assert_eq!((lead.status, lead.priority), (LeadStatus::RetryScheduled, Priority::Urgent));
     assert_eq!(h.user(&sp).await, (Availability::Available, None));
     assert_eq!(repo::pacing::get(h.store.as_ref()).await.unwrap().in_flight, 0);
+}
+
+#[tokio::test]
+async fn long_calls_are_checked_once_per_interval_and_never_hold_up_newer_stuck_ones() {
+    let h = H::new().await;
+    h.settings(|s| s.pacing.max_in_flight = 10).await;
+    let opts = RecoveryOptions { max_checks: 2, ..RecoveryOptions::default() };
+    // Two long calls in progress at Twilio, then a newer one whose final
+    // callback was lost.
+    let mut long = Vec::new();
+    for n in 1..=2 {
+        let (_, call_id) = h.placed_call(n).await;
+        let sid = h.call(&call_id).await.twilio_sid.expect("placed");
+        h.telephony.set_status(&sid, "in-progress");
+        long.push(call_id);
+        h.advance(Duration::seconds(1));
+    }
+    let (stuck_lead, stuck) = h.placed_call(3).await;
+    let stuck_sid = h.call(&stuck).await.twilio_sid.expect("placed");
+    h.telephony.set_status(&stuck_sid, "no-answer");
+
+    h.advance(Duration::minutes(5) + Duration::seconds(1));
+    let first = reconcile_with(&h.deps, &opts).await.unwrap();
+    assert_eq!((first.checked, first.still_active, first.finished), (2, 2, 0), "{first:?}");
+    // The next run skips the long calls checked a moment ago.
+    h.advance(Duration::minutes(1));
+    let second = reconcile_with(&h.deps, &opts).await.unwrap();
+    assert_eq!((second.checked, second.finished), (1, 1), "{second:?}");
+    assert_eq!(h.call(&stuck).await.status, CallStatus::NoAnswer);
+    assert_eq!(h.get_lead(&stuck_lead.id).await.status, LeadStatus::RetryScheduled);
+    let fetched =
+        |sid: &str| h.telephony.requests().iter().filter(|r| **r == TelephonyRequest::Fetch(sid.to_owned())).count();
+    let long_sid = h.call(&long[0]).await.twilio_sid.expect("placed");
+    assert_eq!(fetched(&long_sid), 1, "checked once in the interval");
+    // After the interval they are due again.
+    h.advance(Duration::minutes(5));
+    let third = reconcile_with(&h.deps, &opts).await.unwrap();
+    assert_eq!((third.checked, third.still_active), (2, 2), "{third:?}");
+    assert_eq!(fetched(&long_sid), 2);
+}
+
+#[tokio::test]
+async fn a_finished_calls_marker_is_deleted_and_nudges_run_no_recovery() {
+    let h = H::new().await;
+    let (_, call_id) = h.placed_call(1).await;
+    let sid = h.call(&call_id).await.twilio_sid.expect("placed");
+    let done = StatusUpdate { call_sid: Some(sid), ..StatusUpdate::new(TwilioCallStatus::NoAnswer) };
+    on_status(&h.deps, &call_id, done).await.unwrap();
+    let call = h.call(&call_id).await;
+    let markers =
+        repo::inflight::created_before(h.store.as_ref(), h.now() + Duration::days(1), 10, None).await.unwrap().0;
+    assert!(markers.is_empty(), "the finished call's marker is gone: {markers:?}");
+    assert_eq!(call.status, CallStatus::NoAnswer);
+
+    // A stuck call: a nudge's tick leaves it to the scheduled one.
+    let (_, stuck) = h.placed_call(2).await;
+    let stuck_sid = h.call(&stuck).await.twilio_sid.expect("placed");
+    h.telephony.set_status(&stuck_sid, "busy");
+    h.advance(Duration::minutes(5) + Duration::seconds(1));
+    assert_eq!(tick(&h.deps).await.unwrap().recovery, None);
+    assert_eq!(h.call(&stuck).await.status, CallStatus::Created);
+    let out = repairing_tick(&h.deps).await.unwrap().recovery.expect("recovery ran");
+    assert_eq!(out.finished, 1);
+    assert_eq!(h.call(&stuck).await.status, CallStatus::Busy);
 }

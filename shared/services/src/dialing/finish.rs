@@ -287,7 +287,7 @@ pub(crate) async fn close(
         };
         let talk = end.talk_secs.or(end.duration_secs).unwrap_or(0);
         ops.push(repo::stats::call_finished_op(call.created_at, outcome, talk, wait_ms));
-        ops.push(repo::inflight::finish_op(&call, now));
+        ops.push(repo::inflight::finish_op(&call));
         let wrap = wrap_up_op(deps, &call, now).await?;
         let wrapped_user = wrap.as_ref().map(|(u, _)| u.clone());
         if let Some((user, op)) = wrap {

@@ -25,6 +25,8 @@ pub struct RecoveryOptions {
     /// checked after this long, so its lead is not held for long.
     pub unknown_after: Duration,
     /// Most stale calls checked per run (bounds Twilio requests per tick).
+    /// A call found still in progress is not checked again for
+    /// `stale_after`, so long calls never crowd out newer stuck ones.
     pub max_checks: usize,
 }
 
@@ -57,7 +59,8 @@ pub async fn reconcile(deps: &Deps) -> Result<RecoveryOutcome, DialingError> {
 }
 
 /// Checks every call in flight with no news for longer than
-/// `opts.stale_after` (oldest first, at most `opts.max_checks`).
+/// `opts.stale_after` (oldest first, at most `opts.max_checks`), each at
+/// most once per `opts.stale_after`. Run by the scheduled tick only.
 pub async fn reconcile_with(deps: &Deps, opts: &RecoveryOptions) -> Result<RecoveryOutcome, DialingError> {
     let now = deps.clock.now();
     let stale_before = now - opts.stale_after;
@@ -70,12 +73,16 @@ pub async fn reconcile_with(deps: &Deps, opts: &RecoveryOptions) -> Result<Recov
             if out.checked as usize >= opts.max_checks {
                 return Ok(out);
             }
+            if marker.next_check_at.is_some_and(|at| at > now) {
+                // Checked recently and still in progress then.
+                continue;
+            }
             let call = match &marker.call_id {
                 Some(id) => repo::calls::get(deps.store.as_ref(), id).await?,
                 None => None,
             };
             let Some(call) = call.filter(|c| !c.status.is_terminal()) else {
-                repo::inflight::retire_orphan(deps.store.as_ref(), &marker.key, now).await?;
+                repo::inflight::remove_orphan(deps.store.as_ref(), &marker.key).await?;
                 out.orphans_removed += 1;
                 continue;
             };
@@ -88,7 +95,10 @@ pub async fn reconcile_with(deps: &Deps, opts: &RecoveryOptions) -> Result<Recov
             match check(deps, &call, now).instrument(span).await {
                 Ok(Checked::Finished) => out.finished += 1,
                 Ok(Checked::Requeued) => out.requeued += 1,
-                Ok(Checked::Active) => out.still_active += 1,
+                Ok(Checked::Active) => {
+                    out.still_active += 1;
+                    repo::inflight::check_again_at(deps.store.as_ref(), &marker.key, now + opts.stale_after).await?;
+                }
                 Err(e) => {
                     tracing::warn!(call_id = %call.id, error = %e, "could not reconcile call");
                     out.errors += 1;
