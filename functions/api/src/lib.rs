@@ -8,7 +8,7 @@ use axum::extract::Request;
 use axum::Router;
 use ibrat_http::auth::ClientIp;
 use ibrat_http::console::ConsoleConfig;
-use ibrat_http::AppState;
+use ibrat_http::{AppState, ExportDelivery};
 use ibrat_services::auth::{ensure_admin, AuthError, EnsureAdmin};
 use ibrat_services::Deps;
 use lambda_http::request::RequestContext;
@@ -16,9 +16,11 @@ use lambda_http::RequestExt;
 
 /// The REST router over `deps` with the web console, as `lambda_http::run`
 /// serves it; the console's WebSocket URL comes from `WS_ENDPOINT`.
+/// CSV exports are written to the bucket and answered with a download
+/// link: `lambda_http` buffers responses and API Gateway caps them at 6 MB.
 pub fn app(deps: Deps) -> Router {
     let console = ConsoleConfig::from_ws_endpoint(std::env::var("WS_ENDPOINT").ok().as_deref());
-    ibrat_http::api::router(AppState::new(deps))
+    ibrat_http::api::router(AppState::new(deps).with_exports(ExportDelivery::Link))
         .merge(ibrat_http::console::router(console))
         .layer(axum::middleware::map_request(source_ip))
 }

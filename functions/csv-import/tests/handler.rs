@@ -66,6 +66,20 @@ impl BlobStore for DownBlobs {
     async fn presign_put(&self, key: &str, ttl: Duration) -> Result<String, BlobError> {
         self.0.presign_put(key, ttl).await
     }
+    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
+        self.0.renotify(key).await
+    }
+    async fn put_stream(
+        &self,
+        key: &str,
+        content_type: &str,
+        chunks: ibrat_ports::ContentStream,
+    ) -> Result<u64, BlobError> {
+        self.0.put_stream(key, content_type, chunks).await
+    }
+    async fn presign_get(&self, key: &str, ttl: Duration, file_name: &str) -> Result<String, BlobError> {
+        self.0.presign_get(key, ttl, file_name).await
+    }
 }
 
 fn deps(blobs: Arc<dyn BlobStore>) -> Deps {

@@ -1,6 +1,6 @@
 //! The scheduler Lambda's handler: EventBridge runs it every minute; it runs
 //! the presence sweep, one scheduler tick (recovery, pacing, dispatch of due
-//! leads) and publishes queue statistics.
+//! leads), publishes queue statistics and sweeps stalled imports.
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use ibrat_services::dialing::scheduler::{scheduled, ScheduledOutcome};
@@ -30,6 +30,10 @@ pub struct TickSummary {
     pub set_away: usize,
     /// True when queue statistics were pushed to clients.
     pub stats_published: bool,
+    /// Stalled imports resumed from their checkpoint.
+    pub imports_resumed: usize,
+    /// Stalled imports marked failed.
+    pub imports_failed: usize,
 }
 
 impl From<&ScheduledOutcome> for TickSummary {
@@ -45,6 +49,8 @@ impl From<&ScheduledOutcome> for TickSummary {
             paused: t.paused,
             set_away: run.presence.as_ref().map_or(0, |p| p.set_away),
             stats_published: run.stats_published,
+            imports_resumed: run.imports.as_ref().map_or(0, |i| i.resumed.len()),
+            imports_failed: run.imports.as_ref().map_or(0, |i| i.failed.len()),
         }
     }
 }

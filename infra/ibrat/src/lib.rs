@@ -16,6 +16,7 @@ pub mod restore_cmd;
 pub mod serve_cmd;
 pub mod system;
 pub mod timer;
+pub mod uploads;
 pub mod worker;
 
 pub use system::{start, RunningSystem, ServeOptions, StartError};

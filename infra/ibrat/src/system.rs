@@ -1,6 +1,7 @@
 //! Wiring of local mode: every function of the deployment in one process,
 //! over local adapters. The REST API, Twilio webhooks and WebSocket share one
-//! listener; the queue worker and the scheduler timer run beside them.
+//! listener; the queue worker, the scheduler timer and the import runner
+//! run beside them.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use twilio_sim::{SimConfig, Simulator};
 
 use crate::config::TwilioSetup;
 use crate::worker::WorkerOptions;
-use crate::{backup_route, timer, worker};
+use crate::{backup_route, timer, uploads, worker};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "ibrat.redb";
@@ -158,7 +159,10 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     let store: Arc<dyn Store> = Arc::new(redb.clone());
     let queue = Arc::new(MemQueue::new());
     let hub = Arc::new(LocalHub::new());
-    let blobs = FsBlobStore::new(data_dir.join(BLOBS_DIR), format!("{}/uploads", config.public_url));
+    // Arrived objects go to the local csv-import runner, as S3 notifies the Lambda.
+    let (arrived, arrivals) = tokio::sync::mpsc::unbounded_channel();
+    let blobs =
+        FsBlobStore::new(data_dir.join(BLOBS_DIR), format!("{}/uploads", config.public_url)).with_arrivals(arrived);
     let (telephony, sim) = telephony(&twilio, config.twilio_auth_token.expose(), sim).await?;
     let deps = Deps {
         store: store.clone(),
@@ -182,7 +186,8 @@ pub async fn start(options: ServeOptions) -> Result<RunningSystem, StartError> {
     let server = tokio::spawn(serve(listener, app, stopping.clone()));
     let background = vec![
         tokio::spawn(worker::run(deps.clone(), queue.clone(), worker, stopping.clone())),
-        tokio::spawn(timer::run(deps.clone(), scheduler_period, stopping)),
+        tokio::spawn(timer::run(deps.clone(), scheduler_period, stopping.clone())),
+        tokio::spawn(uploads::run(deps.clone(), arrivals, stopping)),
     ];
     Ok(RunningSystem { addr, deps, queue, sim, stop, server, background })
 }

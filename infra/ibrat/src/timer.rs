@@ -1,7 +1,8 @@
 //! The scheduler of local mode: what EventBridge does for the scheduler
 //! Lambda once a minute, done every few seconds on a timer (presence sweep,
-//! scheduler tick with recovery, queue statistics). Nudges need nothing
-//! here: they are queue messages, and the worker runs a tick for each.
+//! scheduler tick with recovery, queue statistics, the sweep of stalled
+//! imports). Nudges need nothing here: they are queue messages, and the
+//! worker runs a tick for each.
 
 use std::time::Duration;
 

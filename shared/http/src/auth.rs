@@ -66,6 +66,9 @@ impl From<AuthError> for ApiError {
             }
             AuthError::Forbidden(m) => ApiError::forbidden(m),
             AuthError::Validation(m) => ApiError::validation(m),
+            e @ (AuthError::Phone(_) | AuthError::Email(_) | AuthError::Password(_)) => {
+                ApiError::validation(e.to_string())
+            }
             AuthError::EmailTaken => {
                 ApiError::new(StatusCode::CONFLICT, "email_taken", "a user with this email exists")
             }

@@ -16,4 +16,4 @@ pub mod ws;
 pub mod ws_fanout;
 
 pub use error::ApiError;
-pub use state::AppState;
+pub use state::{AppState, ExportDelivery};

@@ -14,7 +14,17 @@ pub enum BlobError {
     InvalidKey(String),
     #[error("object storage unavailable: {0}")]
     Unavailable(String),
+    /// The stream an object was being written from failed; nothing was stored.
+    #[error("the content of `{key}` could not be produced")]
+    Content {
+        key: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
+
+/// Chunks an object is written from; a failed chunk abandons the write.
+pub type ContentStream = BoxStream<'static, Result<Bytes, Box<dyn std::error::Error + Send + Sync>>>;
 
 /// Stores and streams objects by key.
 #[async_trait]
@@ -30,4 +40,21 @@ pub trait BlobStore: Send + Sync {
 
     /// A URL a client can PUT the object to directly, valid for `ttl`.
     async fn presign_put(&self, key: &str, ttl: Duration) -> Result<String, BlobError>;
+
+    /// Writes an object from a stream of chunks without holding it whole
+    /// (S3: a multipart upload, one part in memory at a time), with this
+    /// `Content-Type`; returns its size. When the stream fails nothing is
+    /// written (`BlobError::Content`; what was under `key` stays).
+    async fn put_stream(&self, key: &str, content_type: &str, chunks: ContentStream) -> Result<u64, BlobError>;
+
+    /// A URL a client can GET the object from directly, valid for `ttl`,
+    /// that downloads it as `file_name`.
+    async fn presign_get(&self, key: &str, ttl: Duration, file_name: &str) -> Result<String, BlobError>;
+
+    /// Announces an existing object again, as its arrival was announced, so
+    /// whatever an upload starts (an import) starts again; the object's
+    /// bytes are unchanged. `NotFound` when the object is gone. S3 copies
+    /// the object onto itself (a new `ObjectCreated` notification); the
+    /// local store hands the key to its arrivals channel.
+    async fn renotify(&self, key: &str) -> Result<(), BlobError>;
 }

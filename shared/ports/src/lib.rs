@@ -14,12 +14,14 @@ pub mod telephony;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use blobs::{BlobError, BlobStore};
+pub use blobs::{BlobError, BlobStore, ContentStream};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connections::{ConnectionSender, NoConnections, PostError};
 pub use events::{EventPublisher, NullPublisher};
 pub use queue::{Queue, QueueError, ReceivedMessage};
-pub use store::{Condition, Cursor, Item, Key, Page, Query, SkCondition, Store, StoreError, Update, Value, WriteOp};
+pub use store::{
+    Condition, Cursor, Item, Key, Page, Query, SkCondition, Store, StoreError, Update, UpdateError, Value, WriteOp,
+};
 pub use telephony::{
     AmdMode, CallInstruction, CreateCall, MachineDetection, PlacedCall, RemoteCall, Telephony, TelephonyError,
 };

@@ -57,6 +57,7 @@ impl From<LeadError> for CallError {
             LeadError::NotFound => CallError::NotFound("lead"),
             LeadError::Forbidden(m) => CallError::Forbidden(m),
             LeadError::Validation(m) => CallError::Validation(m),
+            e @ (LeadError::Phone(_) | LeadError::Email(_)) => CallError::Validation(e.to_string()),
             LeadError::Exists(id) => CallError::Conflict(format!("lead {id} exists")),
             LeadError::Conflict(m) => CallError::Conflict(m),
             LeadError::Unprocessable(m) => CallError::Unprocessable(m),

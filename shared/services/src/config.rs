@@ -10,6 +10,14 @@ use crate::secret::Secret;
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// Default of [`Config::import_stale_after`]: 20 minutes.
+pub const DEFAULT_IMPORT_STALE_SECS: u64 = 20 * 60;
+/// Default of [`Config::import_max_resumes`].
+pub const DEFAULT_IMPORT_MAX_RESUMES: u64 = 3;
+
+/// Default of [`Config::dial_budget`]: 40 seconds, 20 under the dialer's timeout.
+pub const DEFAULT_DIAL_BUDGET_SECS: u64 = 40;
+
 /// Settings that come from the deployment, not from admins.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,6 +40,16 @@ pub struct Config {
     pub import_max_bytes: u64,
     /// Most rows one import may hold.
     pub import_max_rows: u64,
+    /// A running import with no progress for this long has lost its runner:
+    /// the scheduler's sweep resumes or fails it. Longer than the csv-import
+    /// function's timeout (15 minutes), so no live run is taken for dead.
+    pub import_stale_after: Duration,
+    /// Times the sweep resumes one import before failing it for good.
+    pub import_max_resumes: u64,
+    /// How long the dialer function may spend placing one batch's calls
+    /// (call-rate waits, Twilio requests and their retries): well inside
+    /// its 60-second timeout.
+    pub dial_budget: Duration,
     /// A salesperson silent for longer than this is not routed calls.
     pub presence_timeout: Duration,
     /// Allowed CORS origins (empty: none).
@@ -51,6 +69,9 @@ impl Config {
             twilio_from: "+998712000000".into(),
             import_max_bytes: 200 * 1024 * 1024,
             import_max_rows: 2_000_000,
+            import_stale_after: Duration::from_secs(DEFAULT_IMPORT_STALE_SECS),
+            import_max_resumes: DEFAULT_IMPORT_MAX_RESUMES,
+            dial_budget: Duration::from_secs(DEFAULT_DIAL_BUDGET_SECS),
             presence_timeout: Duration::from_secs(90),
             cors_origins: Vec::new(),
         }
@@ -84,6 +105,11 @@ impl Config {
             twilio_from: var("TWILIO_FROM_NUMBER").unwrap_or_default(),
             import_max_bytes: num("IBRAT_IMPORT_MAX_BYTES", 200 * 1024 * 1024)?,
             import_max_rows: num("IBRAT_IMPORT_MAX_ROWS", 2_000_000)?,
+            import_stale_after: Duration::from_secs(
+                num("IBRAT_IMPORT_STALE_SECS", DEFAULT_IMPORT_STALE_SECS)?.clamp(60, 7 * 24 * 3600),
+            ),
+            import_max_resumes: num("IBRAT_IMPORT_MAX_RESUMES", DEFAULT_IMPORT_MAX_RESUMES)?,
+            dial_budget: Duration::from_secs(num("IBRAT_DIAL_BUDGET_SECS", DEFAULT_DIAL_BUDGET_SECS)?.clamp(15, 840)),
             presence_timeout: Duration::from_secs(num("IBRAT_PRESENCE_TIMEOUT_SECS", 90)?),
             cors_origins: var("IBRAT_CORS_ORIGINS")
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())

@@ -4,7 +4,7 @@
 //! number leaves its lead as it is: an admin requeues it deliberately.
 
 use chrono::{DateTime, Utc};
-use ibrat_domain::{LeadId, LeadStatus, Phone};
+use ibrat_domain::{LeadId, LeadStatus, Phone, PhoneError};
 use ibrat_ports::{Condition, Cursor, StoreError};
 use serde::Serialize;
 
@@ -25,6 +25,8 @@ pub enum DncError {
     #[error("{0}")]
     Validation(String),
     #[error(transparent)]
+    Phone(#[from] PhoneError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -35,7 +37,7 @@ impl From<crate::auth::AdminOnly> for DncError {
 }
 
 fn parse(deps: &Deps, phone: &str) -> Result<Phone, DncError> {
-    Phone::parse(phone, deps.config.default_region).map_err(|e| DncError::Validation(e.to_string()))
+    Ok(Phone::parse(phone, deps.config.default_region)?)
 }
 
 /// What adding did.

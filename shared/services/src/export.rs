@@ -1,5 +1,8 @@
 //! CSV exports of leads and calls, streamed page by page so memory stays
-//! flat whatever the table holds.
+//! flat whatever the table holds. Where a response cannot stream (the `api`
+//! Lambda: `lambda_http` buffers it, and API Gateway refuses more than
+//! 6 MB) the same stream is written to object storage instead
+//! ([`to_blob`]) and the client gets a presigned download link.
 //!
 //! Formula injection: a cell that begins with `=`, `+`, `-`, `@`, a tab or
 //! a carriage return is prefixed with a single quote, so spreadsheets show
@@ -16,6 +19,7 @@ use ibrat_domain::{Call, Lead, LeadStatus};
 use ibrat_ports::store::schema::GSI1;
 use ibrat_ports::{Cursor, Item, Query, SkCondition, Store, StoreError};
 
+use crate::context::Deps;
 use crate::repo::{calls as call_repo, keys, leads as lead_repo};
 
 /// Items read per query while exporting.
@@ -23,11 +27,64 @@ const PAGE: usize = 500;
 /// Longest span of days one calls export may cover.
 pub const MAX_CALL_EXPORT_DAYS: i64 = 366;
 
-/// Why an export request was refused.
+/// How long an export's download link stays valid.
+pub const DOWNLOAD_URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Why an export request was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("{0}")]
     Validation(String),
+    /// Writing the export to object storage failed (its content: the
+    /// table; or the storage itself).
+    #[error("the export could not be stored: {0}")]
+    Blob(#[from] ibrat_ports::BlobError),
+}
+
+impl ExportError {
+    /// The table error behind a failed export, when that is the cause.
+    pub fn store_cause(&self) -> Option<&StoreError> {
+        match self {
+            ExportError::Blob(ibrat_ports::BlobError::Content { source, .. }) => source.downcast_ref::<StoreError>(),
+            _ => None,
+        }
+    }
+
+    /// True when asking again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ExportError::Validation(_) => false,
+            ExportError::Blob(ibrat_ports::BlobError::Unavailable(_)) => true,
+            ExportError::Blob(_) => self.store_cause().is_some_and(StoreError::is_retryable),
+        }
+    }
+}
+
+/// An export written to object storage.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExportLink {
+    /// GET this (no auth header) to download the file; valid for `expires_in_secs`.
+    pub download_url: String,
+    /// The name the download is saved under.
+    pub file_name: String,
+    /// The file's size in bytes.
+    pub bytes: u64,
+    pub expires_in_secs: u64,
+}
+
+/// Writes an export stream to object storage under `exports/<id>/<file_name>`
+/// (never holding it whole) and returns a presigned link to it.
+pub async fn to_blob(
+    deps: &Deps,
+    file_name: &str,
+    body: BoxStream<'static, Result<Bytes, StoreError>>,
+) -> Result<ExportLink, ExportError> {
+    let key = keys::export_blob(&uuid::Uuid::new_v4().to_string(), file_name);
+    let content = body.map(|chunk| chunk.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)).boxed();
+    let bytes = deps.blobs.put_stream(&key, "text/csv; charset=utf-8", content).await?;
+    let download_url = deps.blobs.presign_get(&key, DOWNLOAD_URL_TTL, file_name).await?;
+    tracing::info!(key = %key, bytes, "export stored");
+    Ok(ExportLink { download_url, file_name: file_name.to_owned(), bytes, expires_in_secs: DOWNLOAD_URL_TTL.as_secs() })
 }
 
 /// The cell as a spreadsheet should show it, escaped against formulas.

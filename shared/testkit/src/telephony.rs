@@ -1,7 +1,8 @@
 //! A scripted telephony double. It numbers the SIDs it hands out, records
 //! every request (and the instant of each placed call), refuses the next
 //! calls with scripted errors or every call when told to (or places one and
-//! then loses the answer, as a timeout after Twilio acted), and answers
+//! then loses the answer, as a timeout after Twilio acted), can take its
+//! time answering the next calls (on tokio's clock), and answers
 //! reconciliation reads from scripted remote states.
 
 use std::collections::{HashMap, VecDeque};
@@ -39,6 +40,8 @@ pub struct FakeTelephony {
     placed: Mutex<Vec<PlacedRecord>>,
     /// What the next `create_call`s do instead of succeeding, in order.
     failures: Mutex<VecDeque<Scripted>>,
+    /// How long the next `create_call`s take to answer, in order.
+    delays: Mutex<VecDeque<std::time::Duration>>,
     /// What `fetch_call` answers, by SID (absent: `queued` for a call placed
     /// here, not found otherwise).
     remote: Mutex<HashMap<String, RemoteCall>>,
@@ -73,6 +76,7 @@ impl FakeTelephony {
             requests: Mutex::new(Vec::new()),
             placed: Mutex::new(Vec::new()),
             failures: Mutex::new(VecDeque::new()),
+            delays: Mutex::new(VecDeque::new()),
             remote: Mutex::new(HashMap::new()),
             active: AtomicI64::new(0),
             max_active: AtomicI64::new(0),
@@ -95,6 +99,12 @@ impl FakeTelephony {
     /// timeout after Twilio acted).
     pub fn place_then_lose_next(&self) {
         lock(&self.failures).push_back(Scripted::PlaceThenLose);
+    }
+
+    /// The next `create_call`s take these long to answer (a sleep on
+    /// tokio's clock, after the request is recorded), in order.
+    pub fn delay_next(&self, delays: impl IntoIterator<Item = std::time::Duration>) {
+        lock(&self.delays).extend(delays);
     }
 
     /// The calls accepted so far.
@@ -147,6 +157,10 @@ impl Telephony for FakeTelephony {
     async fn create_call(&self, req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
         lock(&self.requests).push(TelephonyRequest::Create(req.clone()));
         self.create_attempts.fetch_add(1, Ordering::SeqCst);
+        let delay = lock(&self.delays).pop_front();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         if self.refuse_all.load(Ordering::SeqCst) {
             return Err(TelephonyError::Unavailable("telephony is not used in this test".into()));
         }

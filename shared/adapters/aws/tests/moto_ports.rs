@@ -71,6 +71,45 @@ async fn s3_presigned_put_uploads_the_object() {
 }
 
 #[tokio::test]
+async fn s3_presigned_get_downloads_a_streamed_export_under_its_name() {
+    let moto = Moto::start().await;
+    let config = sdk_config(moto.endpoint()).await;
+    let bucket = bucket(&config).await;
+    let store = S3Blobs::new(&config, &bucket);
+    let key = "exports/0f3c/leads.csv";
+    // Over one 8 MiB part, so the multipart path is the one downloaded.
+    let body = blob_suite::sample_bytes(9 * 1024 * 1024);
+    let written = store.put_stream(key, "text/csv; charset=utf-8", blob_suite::content(&body, 64 * 1024)).await;
+    assert_eq!(written.expect("put_stream"), body.len() as u64);
+    let url = store.presign_get(key, Duration::from_secs(300), "leads.csv").await.expect("presign_get");
+    assert!(url.starts_with(moto.endpoint()) && url.contains(&format!("/{bucket}/{key}")), "{url}");
+    // S3 answers the download as an attachment under its name (the signed
+    // parameter; moto ignores it, so only its presence is checked here).
+    assert!(url.contains("response-content-disposition=attachment%3B%20filename%3D%22leads.csv%22"), "{url}");
+    let response = reqwest::Client::new().get(&url).send().await.expect("GET the presigned URL");
+    assert!(response.status().is_success(), "GET answered {}", response.status());
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(content_type.as_deref(), Some("text/csv; charset=utf-8"));
+    assert!(response.bytes().await.expect("body")[..] == body[..], "the download differs from what was written");
+}
+
+#[tokio::test]
+async fn s3_renotify_copies_the_object_onto_itself() {
+    let moto = Moto::start().await;
+    let config = sdk_config(moto.endpoint()).await;
+    let bucket = bucket(&config).await;
+    let store = S3Blobs::new(&config, &bucket);
+    let key = "imports/0f3c.csv";
+    store.put(key, Bytes::from_static(b"phone\n901234567\n")).await.expect("put");
+    store.renotify(key).await.expect("renotify");
+    let client =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let head = client.head_object().bucket(&bucket).key(key).send().await.expect("head");
+    assert!(head.metadata().is_some_and(|m| m.contains_key("renotified-at")), "a new version was written: {head:?}");
+    assert!(blob_suite::read_all(&store, key).await.expect("read back") == b"phone\n901234567\n");
+}
+
+#[tokio::test]
 async fn s3_large_object_streams_in_several_chunks() {
     let moto = Moto::start().await;
     let config = sdk_config(moto.endpoint()).await;

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, StreamExt};
-use ibrat_ports::{BlobError, BlobStore};
+use ibrat_ports::{BlobError, BlobStore, ContentStream};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Size of each streamed chunk.
 pub const CHUNK_BYTES: usize = 64 * 1024;
@@ -18,10 +18,13 @@ const MAX_KEY_BYTES: usize = 1024;
 
 /// A [`BlobStore`] rooted at a folder. Presigned uploads point at
 /// `upload_base_url`, where the local host accepts the PUT and calls `put`.
+/// With [`FsBlobStore::with_arrivals`], every object written or announced
+/// again is named on a channel, as S3 notifies the csv-import function.
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
     upload_base_url: String,
+    arrivals: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl FsBlobStore {
@@ -29,7 +32,21 @@ impl FsBlobStore {
     /// uploads go to `{upload_base_url}/{key}`.
     pub fn new(root_dir: impl Into<PathBuf>, upload_base_url: impl Into<String>) -> Self {
         let upload_base_url = upload_base_url.into().trim_end_matches('/').to_owned();
-        Self { root: root_dir.into(), upload_base_url }
+        Self { root: root_dir.into(), upload_base_url, arrivals: None }
+    }
+
+    /// Names every object written (`put`) or announced again (`renotify`)
+    /// on `arrivals`; a closed channel is ignored.
+    pub fn with_arrivals(mut self, arrivals: tokio::sync::mpsc::UnboundedSender<String>) -> Self {
+        self.arrivals = Some(arrivals);
+        self
+    }
+
+    fn announce(&self, key: &str) {
+        if let Some(arrivals) = &self.arrivals {
+            // Nobody listening (local mode shutting down) is not an error.
+            let _ = arrivals.send(key.to_owned());
+        }
     }
 
     /// The folder objects live in.
@@ -108,6 +125,7 @@ impl BlobStore for FsBlobStore {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(unavailable("writing", key, e));
         }
+        self.announce(key);
         Ok(())
     }
 
@@ -142,6 +160,46 @@ impl BlobStore for FsBlobStore {
     async fn presign_put(&self, key: &str, _ttl: Duration) -> Result<String, BlobError> {
         validate_key(key)?;
         Ok(format!("{}/{}", self.upload_base_url, encode_path(key)))
+    }
+
+    async fn put_stream(&self, key: &str, _content_type: &str, mut chunks: ContentStream) -> Result<u64, BlobError> {
+        let path = self.path_of(key)?;
+        let dir = path.parent().unwrap_or(&self.root);
+        tokio::fs::create_dir_all(dir).await.map_err(|e| unavailable("creating folder for", key, e))?;
+        // Written beside the target and renamed, as `put`: readers never see
+        // half a file, and a failed stream leaves nothing.
+        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
+        let written = async {
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| unavailable("writing", key, e))?;
+            let mut size = 0u64;
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|source| BlobError::Content { key: key.to_owned(), source })?;
+                file.write_all(&chunk).await.map_err(|e| unavailable("writing", key, e))?;
+                size += chunk.len() as u64;
+            }
+            file.flush().await.map_err(|e| unavailable("writing", key, e))?;
+            tokio::fs::rename(&tmp, &path).await.map_err(|e| unavailable("writing", key, e))?;
+            Ok::<u64, BlobError>(size)
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        } else {
+            self.announce(key);
+        }
+        written
+    }
+
+    async fn presign_get(&self, key: &str, _ttl: Duration, _file_name: &str) -> Result<String, BlobError> {
+        validate_key(key)?;
+        Ok(format!("{}/{}", self.upload_base_url, encode_path(key)))
+    }
+
+    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
+        let path = self.path_of(key)?;
+        file_metadata(&path, key).await?;
+        self.announce(key);
+        Ok(())
     }
 }
 
@@ -192,6 +250,19 @@ mod tests {
         for good in ["a", "imports/2024/x.csv", "a..b", ".hidden"] {
             assert!(validate_key(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn writes_and_renotifies_are_named_as_arrivals() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let s = store(&dir).with_arrivals(tx);
+        s.put("imports/a.csv", Bytes::from_static(b"phone\n")).await.unwrap();
+        s.renotify("imports/a.csv").await.unwrap();
+        assert!(matches!(s.renotify("imports/gone.csv").await, Err(BlobError::NotFound(_))));
+        assert_eq!(rx.try_recv().ok().as_deref(), Some("imports/a.csv"));
+        assert_eq!(rx.try_recv().ok().as_deref(), Some("imports/a.csv"));
+        assert!(rx.try_recv().is_err(), "a missing object is not announced");
     }
 
     #[tokio::test]

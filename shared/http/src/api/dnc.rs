@@ -20,6 +20,7 @@ impl From<DncError> for ApiError {
             DncError::NotFound => ApiError::not_found("number"),
             DncError::Forbidden(m) => ApiError::forbidden(m),
             DncError::Validation(m) => ApiError::validation(m),
+            DncError::Phone(e) => ApiError::validation(e.to_string()),
             DncError::Store(s) => s.into(),
         }
     }

@@ -25,6 +25,7 @@ impl From<LeadError> for ApiError {
             LeadError::NotFound => ApiError::not_found("lead"),
             LeadError::Forbidden(m) => ApiError::forbidden(m),
             LeadError::Validation(m) => ApiError::validation(m),
+            e @ (LeadError::Phone(_) | LeadError::Email(_)) => ApiError::validation(e.to_string()),
             e @ LeadError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "lead_exists", e.to_string()),
             LeadError::Conflict(m) => ApiError::conflict(m),
             LeadError::Unprocessable(m) => ApiError::unprocessable("unprocessable", m),

@@ -89,6 +89,21 @@ impl BlobStore for NoBlobs {
     async fn presign_put(&self, key: &str, _ttl: StdDuration) -> Result<String, BlobError> {
         Ok(format!("http://blobs.invalid/{key}"))
     }
+    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
+        Err(BlobError::NotFound(key.to_owned()))
+    }
+    async fn put_stream(
+        &self,
+        _key: &str,
+        _content_type: &str,
+        chunks: ibrat_ports::ContentStream,
+    ) -> Result<u64, BlobError> {
+        let chunks: Vec<_> = futures::StreamExt::collect(chunks).await;
+        Ok(chunks.into_iter().map(|c| c.map_or(0, |b| b.len() as u64)).sum())
+    }
+    async fn presign_get(&self, key: &str, _ttl: StdDuration, _file_name: &str) -> Result<String, BlobError> {
+        Ok(format!("http://blobs.invalid/{key}"))
+    }
 }
 
 /// Records every published event.

@@ -122,10 +122,18 @@ impl SkCondition {
     }
 }
 
+/// Why an update could not be applied to an item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    /// `ADD` met an attribute holding something other than a number.
+    #[error("cannot add to non-numeric attribute `{0}`")]
+    NotANumber(String),
+}
+
 impl Update {
     /// Applies the update to an item (or to a new one holding just `key`
     /// attributes when absent). Adding to a non-number is refused.
-    pub fn apply(&self, mut item: Item) -> Result<Item, String> {
+    pub fn apply(&self, mut item: Item) -> Result<Item, UpdateError> {
         for (name, value) in &self.set {
             item.insert(name.clone(), value.clone());
         }
@@ -138,7 +146,7 @@ impl Update {
             let current = match item.get(name) {
                 None => 0,
                 Some(Value::N(n)) => *n,
-                Some(_) => return Err(format!("cannot add to non-numeric attribute `{name}`")),
+                Some(_) => return Err(UpdateError::NotANumber(name.clone())),
             };
             item.insert(name.clone(), Value::N(current + delta));
         }

@@ -15,7 +15,7 @@ mod condition;
 mod item;
 pub mod schema;
 
-pub use condition::{Condition, SkCondition};
+pub use condition::{Condition, SkCondition, UpdateError};
 pub use item::{Item, Key, Value};
 
 use async_trait::async_trait;
@@ -201,6 +201,9 @@ pub enum StoreError {
     /// The request itself is not acceptable (too many items, bad key, ...).
     #[error("invalid store request: {0}")]
     Invalid(String),
+    /// An update does not fit the item it was applied to.
+    #[error("invalid update: {0}")]
+    BadUpdate(#[from] UpdateError),
     /// Throughput exceeded; retry later.
     #[error("store throttled")]
     Throttled,

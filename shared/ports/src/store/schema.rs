@@ -31,7 +31,7 @@ pub const GSI1: IndexDef = IndexDef { name: "gsi1", pk: "gsi1pk", sk: "gsi1sk" }
 /// The dial queue, sharded so writes spread over partitions.
 pub const GSI2: IndexDef = IndexDef { name: "gsi2", pk: "gsi2pk", sk: "gsi2sk" };
 /// Relations: a lead's calls, a salesperson's calls, available salespeople,
-/// a user's WebSocket connections.
+/// a user's WebSocket connections, running imports by last progress.
 pub const GSI3: IndexDef = IndexDef { name: "gsi3", pk: "gsi3pk", sk: "gsi3sk" };
 
 /// The one table.

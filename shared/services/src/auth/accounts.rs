@@ -31,14 +31,12 @@ pub fn check_name(name: &str) -> Result<String, AuthError> {
 pub fn parse_phone(deps: &Deps, phone: Option<&str>) -> Result<Option<Phone>, AuthError> {
     match phone.map(str::trim).filter(|p| !p.is_empty()) {
         None => Ok(None),
-        Some(p) => {
-            Phone::parse(p, deps.config.default_region).map(Some).map_err(|e| AuthError::Validation(e.to_string()))
-        }
+        Some(p) => Ok(Some(Phone::parse(p, deps.config.default_region)?)),
     }
 }
 
 async fn create_user(deps: &Deps, input: NewUser) -> Result<User, AuthError> {
-    let email = Email::parse(&input.email).map_err(|e| AuthError::Validation(e.to_string()))?;
+    let email = Email::parse(&input.email)?;
     let name = check_name(&input.name)?;
     let phone = parse_phone(deps, input.phone.as_deref())?;
     let password_hash = password::hash(&input.password).await?;
@@ -171,7 +169,7 @@ pub async fn ensure_admin(deps: &Deps, email: &str, password: &str, name: &str) 
             Ok(EnsureAdmin::Created(user.id))
         }
         Err(AuthError::EmailTaken) => {
-            let parsed = Email::parse(email).map_err(|e| AuthError::Validation(e.to_string()))?;
+            let parsed = Email::parse(email)?;
             match users::get_by_email(store, &parsed).await? {
                 Some(r) if r.user.role == Role::Admin && r.user.active => Ok(EnsureAdmin::AlreadyPresent),
                 _ => Ok(EnsureAdmin::EmailInUse),

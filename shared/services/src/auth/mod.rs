@@ -11,6 +11,7 @@ pub mod password;
 pub mod sessions;
 pub mod throttle;
 
+use ibrat_domain::{EmailError, PhoneError};
 use ibrat_ports::StoreError;
 
 pub use accounts::{
@@ -45,6 +46,12 @@ pub enum AuthError {
     Forbidden(String),
     #[error("{0}")]
     Validation(String),
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error(transparent)]
+    Password(PasswordError),
     #[error("a user with this email already exists")]
     EmailTaken,
     #[error("user not found")]
@@ -60,7 +67,7 @@ impl From<PasswordError> for AuthError {
     fn from(e: PasswordError) -> Self {
         match e {
             PasswordError::Hashing(m) => AuthError::Internal(m),
-            other => AuthError::Validation(other.to_string()),
+            other => AuthError::Password(other),
         }
     }
 }

@@ -83,6 +83,14 @@ pub struct DialOptions {
     pub max_slot_wait_secs: i64,
     /// How long a lead given back waits before it is due again.
     pub requeue_delay: Duration,
+    /// When placing must be over (the caller's time budget; None: no
+    /// bound). Slot waits and backoffs that would leave less than
+    /// `request_budget` before it give the claim back instead; a Twilio
+    /// request still unanswered at the deadline is abandoned as
+    /// [`DialOutcome::Unknown`] and never resent.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Time kept for one Twilio request (the client's own timeout).
+    pub request_budget: StdDuration,
 }
 
 impl Default for DialOptions {
@@ -93,7 +101,26 @@ impl Default for DialOptions {
             max_backoff: StdDuration::from_secs(8),
             max_slot_wait_secs: 30,
             requeue_delay: Duration::seconds(60),
+            deadline: None,
+            request_budget: StdDuration::from_secs(10),
         }
+    }
+}
+
+impl DialOptions {
+    /// Time left before the deadline once a Twilio request is set aside
+    /// (negative when there is not even that); None without a deadline.
+    fn spare(&self, now: DateTime<Utc>) -> Option<Duration> {
+        let deadline = self.deadline?;
+        let budget = Duration::from_std(self.request_budget).unwrap_or(Duration::MAX);
+        // Overflow only ever means "far past it".
+        Some((deadline - now).checked_sub(&budget).unwrap_or(Duration::seconds(-1)))
+    }
+
+    /// True when the caller's deadline leaves no room for a Twilio request
+    /// now (callers then retry the message later, before claiming).
+    pub fn out_of_time(&self, now: DateTime<Utc>) -> bool {
+        self.spare(now).is_some_and(|spare| spare < Duration::zero())
     }
 }
 
@@ -283,7 +310,14 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
     let mut backoff = opts.backoff;
     let mut attempt = 1;
     loop {
-        let Some(slot) = reserve_slot(deps, settings.pacing.calls_per_second, opts.max_slot_wait_secs).await? else {
+        let mut max_wait = opts.max_slot_wait_secs;
+        if let Some(spare) = opts.spare(deps.clock.now()) {
+            if spare < Duration::zero() {
+                return requeue(deps, &call, opts, "the dialer's time budget ran out before a call-rate slot").await;
+            }
+            max_wait = max_wait.min(spare.num_seconds());
+        }
+        let Some(slot) = reserve_slot(deps, settings.pacing.calls_per_second, max_wait).await? else {
             return requeue(deps, &call, opts, "no call-rate slot free soon enough").await;
         };
         sleep_until(deps, slot).await;
@@ -292,7 +326,18 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
             Some(c) if c.status == CallStatus::Created && c.twilio_sid.is_none() => {}
             _ => return Ok(DialOutcome::Superseded { call_id: call.id }),
         }
-        match deps.telephony.create_call(&req).await {
+        let answer = match opts.deadline.map(|d| (d - deps.clock.now()).to_std().unwrap_or_default()) {
+            None => deps.telephony.create_call(&req).await,
+            Some(left) => match tokio::time::timeout(left, deps.telephony.create_call(&req)).await {
+                Ok(answer) => answer,
+                // Sent and unanswered: Twilio may have the call, so it is
+                // treated as ambiguous (below), never resent.
+                Err(_) => {
+                    Err(TelephonyError::Ambiguous("the dialer's time budget ran out while Twilio was answering".into()))
+                }
+            },
+        };
+        match answer {
             Ok(placed) => {
                 tracing::Span::current().record("call_sid", placed.sid.as_str());
                 store_sid(deps, &call.id, &placed.sid).await?;
@@ -305,6 +350,11 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
                     wait = wait.max(StdDuration::from_secs(*s));
                 }
                 let wait = wait.min(opts.max_backoff);
+                let after = Duration::from_std(wait).ok().and_then(|w| deps.clock.now().checked_add_signed(w));
+                if after.is_none_or(|after| opts.out_of_time(after)) {
+                    let reason = format!("{e}; no time left in the dialer's budget for another try");
+                    return requeue(deps, &call, opts, &reason).await;
+                }
                 tracing::warn!(error = %e, attempt, ?wait, "telephony refused for now; backing off");
                 tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(opts.max_backoff);

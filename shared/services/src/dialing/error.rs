@@ -22,6 +22,10 @@ pub enum DialingError {
     /// non-terminal status); retrying cannot help.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The caller's time budget ran out before the step began (the
+    /// message is untouched; delivering it again later will work).
+    #[error("the dialer's time budget ran out before this message")]
+    OutOfTime,
 }
 
 impl DialingError {
@@ -34,6 +38,7 @@ impl DialingError {
             DialingError::Telephony(e) => e.is_retryable(),
             DialingError::Contention(_) => true,
             DialingError::Invalid(_) => false,
+            DialingError::OutOfTime => true,
         }
     }
 }

@@ -172,12 +172,15 @@ pub struct ScheduledOutcome {
     pub tick: TickOutcome,
     /// True when queue statistics were pushed to clients.
     pub stats_published: bool,
+    /// The sweep of stalled imports (None when it failed; logged).
+    pub imports: Option<crate::import::SweepOutcome>,
 }
 
 /// The every-minute run (EventBridge on AWS, a timer locally): the presence
 /// sweep first (so salespeople nobody hears from are not counted as
 /// available), then a [`repairing_tick`], then the queue statistics clients
-/// show. Nudges run only the plain [`tick`], which stays cheap.
+/// show, then the sweep of stalled imports ([`crate::import::sweep`]).
+/// Nudges run only the plain [`tick`], which stays cheap.
 pub async fn scheduled(deps: &Deps) -> Result<ScheduledOutcome, DialingError> {
     let presence = match crate::realtime::presence::sweep(deps).await {
         Ok(p) => Some(p),
@@ -194,5 +197,12 @@ pub async fn scheduled(deps: &Deps) -> Result<ScheduledOutcome, DialingError> {
             false
         }
     };
-    Ok(ScheduledOutcome { presence, tick, stats_published })
+    let imports = match crate::import::sweep(deps).await {
+        Ok(i) => Some(i),
+        Err(e) => {
+            tracing::warn!(error = %e, "stalled imports not swept this minute");
+            None
+        }
+    };
+    Ok(ScheduledOutcome { presence, tick, stats_published, imports })
 }

@@ -2,6 +2,13 @@
 //! delimiter are decided from the first chunk; the rest streams through
 //! the `csv` crate, which handles quoting, embedded newlines, CRLF and LF.
 //! Also the bridge from an async chunk stream to a blocking `Read`.
+//!
+//! Bounds: a record is never held past [`MAX_RECORD_BYTES`] (plus one read
+//! buffer). An unclosed quote would otherwise make the rest of the file one
+//! record in memory; instead reading stops with
+//! [`FileError::RecordTooLong`] naming the line the record starts on, and
+//! the records before it stay accepted. A complete record with a cell over
+//! [`MAX_FIELD_BYTES`] is refused as a row (reading goes on).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -16,6 +23,14 @@ use super::{FileError, Halt, SourceError};
 /// How much of the file is looked at to decide encoding and delimiter.
 pub const SNIFF_BYTES: usize = 64 * 1024;
 
+/// Longest record held while reading, in bytes (a valid lead row is far
+/// shorter: 5,000 characters of notes and 1,000 per custom value).
+pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
+/// Longest cell of a record, in bytes.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// The `csv` reader's buffer: at most this much is read past a record.
+const READ_BUFFER: usize = 256 * 1024;
+
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A CSV reader over the whole stream, BOM removed, delimiter chosen.
@@ -24,7 +39,15 @@ pub type CsvReader<R> = csv::Reader<LineCounter<Chain<Cursor<Vec<u8>>, R>>>;
 /// Reads the first chunk, refuses encodings other than UTF-8, picks the
 /// delimiter and returns a reader over the whole stream, with the line
 /// index that numbers its records.
-pub(crate) fn open<R: Read>(mut input: R) -> Result<(CsvReader<R>, Rc<RefCell<Lines>>), Halt> {
+pub(crate) fn open<R: Read>(input: R) -> Result<(CsvReader<R>, Rc<RefCell<Lines>>), Halt> {
+    open_bounded(input, MAX_RECORD_BYTES)
+}
+
+/// [`open`] with another record bound (tests use small ones).
+pub(crate) fn open_bounded<R: Read>(
+    mut input: R,
+    max_record_bytes: u64,
+) -> Result<(CsvReader<R>, Rc<RefCell<Lines>>), Halt> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     (&mut input).take(SNIFF_BYTES as u64).read_to_end(&mut head).map_err(Halt::from_io)?;
     check_encoding(&head).map_err(Halt::File)?;
@@ -33,13 +56,18 @@ pub(crate) fn open<R: Read>(mut input: R) -> Result<(CsvReader<R>, Rc<RefCell<Li
     }
     let delimiter = sniff_delimiter(&head);
     let lines = Rc::new(RefCell::new(Lines::default()));
-    let counted =
-        LineCounter { inner: Read::chain(Cursor::new(head), input), lines: lines.clone(), offset: 0, last_cr: false };
+    let counted = LineCounter {
+        inner: Read::chain(Cursor::new(head), input),
+        lines: lines.clone(),
+        offset: 0,
+        last_cr: false,
+        max_record_bytes,
+    };
     let reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .buffer_capacity(256 * 1024)
+        .buffer_capacity(READ_BUFFER)
         .from_reader(counted);
     Ok((reader, lines))
 }
@@ -54,6 +82,8 @@ pub struct Lines {
     pending: VecDeque<(u64, bool)>,
     /// Newlines before the last record asked about.
     before: u64,
+    /// Where the record being read starts (the end of the last one read).
+    record_start: u64,
 }
 
 impl Lines {
@@ -76,20 +106,35 @@ impl Lines {
         }
         self.before + 1
     }
+
+    /// Notes that the reader has read every record up to byte `end` (its
+    /// position after a record), so the next record starts there.
+    pub fn record_read(&mut self, end: u64) {
+        self.record_start = end;
+    }
 }
 
 /// Passes bytes through, noting where each newline is.
+/// Refuses to feed a record past its bound.
 pub struct LineCounter<R> {
     inner: R,
     lines: Rc<RefCell<Lines>>,
     offset: u64,
     last_cr: bool,
+    max_record_bytes: u64,
 }
 
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
         let mut lines = self.lines.borrow_mut();
+        // The reader asks for more only once it has parsed every byte it
+        // holds: everything since the record's start belongs to that record.
+        let start = lines.record_start;
+        if self.offset.saturating_sub(start) > self.max_record_bytes {
+            let line = lines.line_at(start);
+            return Err(std::io::Error::other(FileError::RecordTooLong { line, max_bytes: self.max_record_bytes }));
+        }
+        let n = self.inner.read(buf)?;
         for (i, &b) in buf[..n].iter().enumerate() {
             if b == b'\n' {
                 lines.pending.push_back((self.offset + i as u64, self.last_cr));
@@ -219,6 +264,57 @@ mod tests {
         assert_eq!(lines_of("h\n\na\n\"x\ny\"\n\nc\n"), expected);
         let expected = want(&[("h", 1), ("a", 3), ("x\r\ny", 4), ("c", 7)]);
         assert_eq!(lines_of("\u{feff}h\r\n\r\na\r\n\"x\r\ny\"\r\n\r\nc"), expected);
+    }
+
+    /// Reads every record with a small bound; the lines read, then the error.
+    fn bounded_read(data: &[u8], max: u64) -> (Vec<u64>, Option<FileError>) {
+        let (mut rdr, lines) = open_bounded(data, max).map_err(|_| "open").unwrap_or_else(|e| panic!("{e}"));
+        let mut rec = csv::ByteRecord::new();
+        let mut read = Vec::new();
+        loop {
+            match rdr.read_byte_record(&mut rec) {
+                Ok(false) => return (read, None),
+                Ok(true) => {
+                    let mut lines = lines.borrow_mut();
+                    read.push(lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0)));
+                    lines.record_read(rdr.position().byte());
+                }
+                Err(e) => match Halt::from_csv(e) {
+                    Halt::File(f) => return (read, Some(f)),
+                    Halt::Source(s) => panic!("source error {s}"),
+                },
+            }
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_stops_at_the_bound_naming_its_line() {
+        // 300 KiB of rows, then a quote that never closes and 2 MiB more.
+        let mut data = b"phone,notes\n".to_vec();
+        let rows = 300 * 1024 / 16;
+        for i in 0..rows {
+            data.extend_from_slice(format!("9012{i:05},ok\n").as_bytes());
+        }
+        data.extend_from_slice(b"901234567,\"never closed\n");
+        while data.len() < 3 * 1024 * 1024 {
+            data.extend_from_slice(b"901234568,more\n");
+        }
+        let (read, err) = bounded_read(&data, 512 * 1024);
+        assert_eq!(read.len(), rows + 1, "every record before the open quote is read");
+        assert_eq!(err, Some(FileError::RecordTooLong { line: rows as u64 + 2, max_bytes: 512 * 1024 }));
+        // Without the open quote the same file reads to its end.
+        let fixed: Vec<u8> = data.iter().copied().filter(|&b| b != b'"').collect();
+        let (read, err) = bounded_read(&fixed, 512 * 1024);
+        assert_eq!(err, None);
+        assert!(read.len() > rows + 1);
+    }
+
+    #[test]
+    fn records_near_the_bound_are_read() {
+        let long = "x".repeat(100 * 1024);
+        let data = format!("phone,notes\n1,\"{long}\"\n2,\"{long}\"\n3,ok\n");
+        let (read, err) = bounded_read(data.as_bytes(), 150 * 1024);
+        assert_eq!((read, err), (vec![1, 2, 3, 4], None));
     }
 
     #[test]

@@ -26,6 +26,9 @@
 //!   the limit the import stops and is marked failed (`too_many_rows`);
 //!   the rows before it stay imported (they are valid, possibly already
 //!   dialed leads) and the record says so.
+//! - Stalls: every save stamps the record's progress time; an import left
+//!   `running` with no progress for `import_stale_after` is resumed from
+//!   its checkpoint or failed by the scheduler's [`sweep`].
 //! - Do-not-call numbers are stored as `do_not_call` leads, never queued.
 //!   The list is read per batch; a number listed during the import is still
 //!   never dialed, because the dialer's claim checks the list again.
@@ -39,6 +42,7 @@ pub mod row;
 mod run;
 mod service;
 pub mod staging;
+mod sweep;
 mod write_pass;
 
 use ibrat_domain::ImportId;
@@ -49,6 +53,7 @@ pub use crate::repo::imports::{Counts, Failure, ImportRecord, ImportStatus};
 pub use row::{RejectKind, RowError};
 pub use run::{import_id_of_key, run, run_from_blob, run_stream};
 pub use service::{create, fail, get, list, Created};
+pub use sweep::{sweep, SweepOutcome, SWEEP_PAGE};
 
 /// Rows read and parsed per batch (one parse task).
 pub const BATCH_ROWS: usize = 2000;
@@ -76,6 +81,10 @@ pub enum FileError {
     TooManyRows { max_rows: u64 },
     #[error("the file is not valid CSV: {0}")]
     Malformed(String),
+    /// A record never ended within the bound (usually a quote left open):
+    /// reading stopped there; the rows before it were handled.
+    #[error("the record starting on line {line} is longer than {max_bytes} bytes (is a quote left open on that line?); the rows before it were handled and the rest was not read; fix that line and upload the rest again")]
+    RecordTooLong { line: u64, max_bytes: u64 },
 }
 
 impl FileError {
@@ -90,6 +99,7 @@ impl FileError {
             FileError::TooLarge { .. } => "file_too_large",
             FileError::TooManyRows { .. } => "too_many_rows",
             FileError::Malformed(_) => "malformed_csv",
+            FileError::RecordTooLong { .. } => "record_too_long",
         }
     }
 }
@@ -110,6 +120,7 @@ impl From<ibrat_ports::BlobError> for SourceError {
         match e {
             ibrat_ports::BlobError::NotFound(k) | ibrat_ports::BlobError::InvalidKey(k) => SourceError::NotFound(k),
             ibrat_ports::BlobError::Unavailable(m) => SourceError::Unavailable(m),
+            e @ ibrat_ports::BlobError::Content { .. } => SourceError::Unavailable(e.to_string()),
         }
     }
 }
@@ -125,6 +136,9 @@ impl Halt {
     /// Sorts an I/O error from the reader: our own source errors come back
     /// wrapped; anything else is the source failing.
     pub(crate) fn from_io(e: std::io::Error) -> Self {
+        if let Some(file) = e.get_ref().and_then(|inner| inner.downcast_ref::<FileError>()) {
+            return Halt::File(file.clone());
+        }
         match e.get_ref().and_then(|inner| inner.downcast_ref::<SourceError>()) {
             Some(SourceError::TooLarge { max_bytes }) => Halt::File(FileError::TooLarge { max_bytes: *max_bytes }),
             Some(other) => Halt::Source(other.clone()),

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::csv_stream;
 use super::headers::{match_headers, Columns};
-use super::row::{is_blank, parse_row, LeadRow, RowError};
-use super::run::{announce_progress, staging_failed};
+use super::row::{is_blank, parse_row, LeadRow, RejectKind, RowError};
+use super::run::{announce_progress, save_checked, staging_failed};
 use super::staging::Staging;
 use super::{FileError, Halt, ImportError, SourceError, BATCH_ROWS, PROGRESS_ROWS};
 use crate::context::Deps;
@@ -25,9 +25,15 @@ pub(super) const PARSE_AHEAD: usize = 2;
 /// Rejected rows stored per write while reading.
 const REJECTS_PER_WRITE: usize = 2_000;
 
+/// One data record as read: whole, or refused by the reader's bounds.
+enum Raw {
+    Record(ByteRecord),
+    Refused(RowError),
+}
+
 /// Raw records of one batch, each with its line.
 pub(super) struct RawBatch {
-    records: Vec<(u64, ByteRecord)>,
+    records: Vec<(u64, Raw)>,
 }
 
 /// What the reading thread hands over, in order.
@@ -53,7 +59,9 @@ pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed
     // reader's buffer.
     let next = |rdr: &mut csv_stream::CsvReader<R>, rec: &mut ByteRecord| {
         let more = rdr.read_byte_record(rec)?;
-        let line = lines.borrow_mut().line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+        let mut lines = lines.borrow_mut();
+        let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+        lines.record_read(rdr.position().byte());
         Ok::<_, csv::Error>(more.then_some(line))
     };
     let cols = loop {
@@ -79,7 +87,8 @@ pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed
             }
         }
     };
-    if !send(Parsed::Header(Arc::new(cols))) {
+    let cols = Arc::new(cols);
+    if !send(Parsed::Header(cols.clone())) {
         return;
     }
     let mut data_rows = 0u64;
@@ -93,7 +102,7 @@ pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed
                     break Some(Halt::File(FileError::TooManyRows { max_rows }));
                 }
                 data_rows += 1;
-                batch.push((line, rec.clone()));
+                batch.push((line, bounded(&cols, &rec, line)));
                 if batch.len() >= BATCH_ROWS {
                     let records = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
                     if !send(Parsed::Batch(RawBatch { records })) {
@@ -112,11 +121,46 @@ pub(super) fn read_all<R: Read>(input: R, max_rows: u64, tx: mpsc::Sender<Parsed
     }
 }
 
+/// The record, or its refusal when a cell is over [`csv_stream::MAX_FIELD_BYTES`].
+fn bounded(cols: &Columns, rec: &ByteRecord, line: u64) -> Raw {
+    match rec.iter().position(|cell| cell.len() > csv_stream::MAX_FIELD_BYTES) {
+        None => Raw::Record(rec.clone()),
+        Some(i) => {
+            let cell = &rec[i];
+            let shown = String::from_utf8_lossy(&cell[..cell.len().min(1024)]);
+            let reason = format!("a cell longer than {} bytes", csv_stream::MAX_FIELD_BYTES);
+            Raw::Refused(RowError::new(line, RejectKind::Invalid, cols.header(i), reason, &shown))
+        }
+    }
+}
+
 /// A parsed data row: a lead to stage, or why not.
 type ParsedRow = Result<LeadRow, RowError>;
 
 fn parse_batch(cols: &Columns, raw: RawBatch, region: Region) -> Vec<ParsedRow> {
-    raw.records.iter().map(|(line, record)| parse_row(cols, record, *line, region)).collect()
+    raw.records
+        .into_iter()
+        .map(|(line, raw)| match raw {
+            Raw::Record(record) => parse_row(cols, &record, line, region),
+            Raw::Refused(e) => Err(e),
+        })
+        .collect()
+}
+
+/// The rejected row naming where reading stopped, for a record that never ended.
+fn unended(halt: &Halt) -> Option<RowError> {
+    match halt {
+        Halt::File(FileError::RecordTooLong { line, max_bytes }) => Some(RowError::new(
+            *line,
+            RejectKind::Invalid,
+            "",
+            format!(
+                "the record starting here is longer than {max_bytes} bytes (a quote left open?); reading stopped here"
+            ),
+            "",
+        )),
+        _ => None,
+    }
 }
 
 /// One step of reading, in file order.
@@ -170,6 +214,12 @@ pub(super) async fn read_pass(
         let rows = match step {
             Step::Rows(rows) => rows,
             Step::Halt(h) => {
+                // The line reading stopped at is in the report, counted as refused.
+                if let Some(e) = unended(&h) {
+                    counts.rows += 1;
+                    counts.invalid += 1;
+                    rejects.push(e);
+                }
                 halt = Some(h);
                 break;
             }
@@ -192,6 +242,8 @@ pub(super) async fn read_pass(
             since_progress = 0;
             rec.counts.rows = counts.rows;
             rec.counts.invalid = counts.invalid;
+            // Saved, so the staleness sweep sees a long read as alive.
+            save_checked(deps, rec).await?;
             announce_progress(deps, rec).await;
         }
     }

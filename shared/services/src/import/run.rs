@@ -45,6 +45,7 @@ async fn begin(
         }
         rec.status = ImportStatus::Running;
         rec.started_at.get_or_insert(deps.clock.now());
+        rec.progress_at = Some(deps.clock.now());
         if job::save(store, &mut rec).await? {
             return Ok(Ok(rec));
         }
@@ -56,6 +57,7 @@ async fn begin(
 /// behind this run (else another run is ahead and this one stops).
 pub(super) async fn save_checked(deps: &Deps, rec: &mut ImportRecord) -> Result<(), ImportError> {
     let store = deps.store.as_ref();
+    rec.progress_at = Some(deps.clock.now());
     for _ in 0..SAVE_ATTEMPTS {
         if job::save(store, rec).await? {
             return Ok(());
@@ -65,11 +67,13 @@ pub(super) async fn save_checked(deps: &Deps, rec: &mut ImportRecord) -> Result<
             return Err(ImportError::Superseded(rec.id.clone()));
         }
         rec.version = stored.version;
+        // The staleness sweep's count of resumes is never moved back.
+        rec.resumes = rec.resumes.max(stored.resumes);
     }
     Err(ImportError::Superseded(rec.id.clone()))
 }
 
-async fn announce_end(deps: &Deps, rec: &ImportRecord) {
+pub(super) async fn announce_end(deps: &Deps, rec: &ImportRecord) {
     let c = rec.counts;
     deps.emit(EventKind::ImportCompleted {
         import_id: rec.id.clone(),

@@ -50,11 +50,10 @@ pub async fn create(deps: &Deps, actor: &Actor, input: NewLead) -> Result<Lead, 
     if name.chars().count() > 200 {
         return Err(LeadError::Validation("name must be at most 200 characters".into()));
     }
-    let phone =
-        Phone::parse(&input.phone, deps.config.default_region).map_err(|e| LeadError::Validation(e.to_string()))?;
+    let phone = Phone::parse(&input.phone, deps.config.default_region)?;
     let email = match input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
         None => None,
-        Some(e) => Some(Email::parse(e).map_err(|e| LeadError::Validation(e.to_string()))?),
+        Some(e) => Some(Email::parse(e)?),
     };
     let notes = input.notes.unwrap_or_default();
     check_notes(&notes)?;

@@ -16,7 +16,7 @@ pub mod requeue;
 
 use std::time::Duration as StdDuration;
 
-use ibrat_domain::{EventKind, Lead, LeadId};
+use ibrat_domain::{EmailError, EventKind, Lead, LeadId, PhoneError};
 use ibrat_ports::StoreError;
 
 use crate::auth::Actor;
@@ -47,6 +47,10 @@ pub enum LeadError {
     Forbidden(String),
     #[error("{0}")]
     Validation(String),
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    #[error(transparent)]
+    Email(#[from] EmailError),
     /// A lead with this phone number already exists.
     #[error("a lead with this phone number already exists ({0})")]
     Exists(LeadId),

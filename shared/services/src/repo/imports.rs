@@ -1,12 +1,14 @@
 //! The import record (`IMPORT#<id>` / `IMPORT`, listed through gsi1
 //! `IMPORTS`): file name, status, counts and the checkpoint a re-run resumes
 //! from. Every change is conditional on the record's `version`, so two
-//! runners of one import can never move its counts backwards.
+//! runners of one import can never move its counts backwards. While running,
+//! the record is also in gsi3 `RUNNING_IMPORTS` under the time of its last
+//! progress, so stalled imports are found without a scan.
 
 use chrono::{DateTime, Utc};
 use ibrat_domain::{ImportId, UserId};
-use ibrat_ports::store::schema::GSI1;
-use ibrat_ports::{Condition, Cursor, Item, Query, Store, StoreError, Update};
+use ibrat_ports::store::schema::{GSI1, GSI3};
+use ibrat_ports::{Condition, Cursor, Item, Query, SkCondition, Store, StoreError, Update};
 use serde::Serialize;
 
 use super::codec::{get_ts, opt_parse, req_parse, req_s, req_ts, ts};
@@ -105,6 +107,12 @@ pub struct ImportRecord {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// When a runner last saved progress (the staleness sweep's measure).
+    #[serde(skip)]
+    pub progress_at: Option<DateTime<Utc>>,
+    /// Times the staleness sweep restarted this import.
+    #[serde(skip)]
+    pub resumes: u64,
     #[serde(skip)]
     pub version: u64,
 }
@@ -123,8 +131,16 @@ impl ImportRecord {
             created_at: now,
             started_at: None,
             finished_at: None,
+            progress_at: None,
+            resumes: 0,
             version: 1,
         }
+    }
+
+    /// The gsi3 sort key while running: last progress (else creation) first.
+    fn running_sk(&self) -> Option<String> {
+        (self.status == ImportStatus::Running)
+            .then(|| keys::created_sk(self.progress_at.unwrap_or(self.created_at), self.id.as_str()))
     }
 }
 
@@ -138,11 +154,17 @@ fn to_item(r: &ImportRecord) -> Item {
         .with_opt("created_by", r.created_by.as_ref().map(|u| u.as_str()))
         .with_opt("started_at", r.started_at.map(ts))
         .with_opt("finished_at", r.finished_at.map(ts))
+        .with_opt("progress_at", r.progress_at.map(ts))
+        .with("resumes", r.resumes)
         .with_opt("failure_code", r.failure.as_ref().map(|f| f.code.as_str()))
         .with_opt("failure_message", r.failure.as_ref().map(|f| f.message.as_str()))
         .with("version", r.version)
         .with(GSI1.pk, keys::IMPORTS_PK)
         .with(GSI1.sk, keys::created_sk(r.created_at, r.id.as_str()));
+    if let Some(sk) = r.running_sk() {
+        item.insert(GSI3.pk, keys::RUNNING_IMPORTS_PK);
+        item.insert(GSI3.sk, sk);
+    }
     for (name, value) in counts_attrs(&r.counts) {
         item.insert(name, value);
     }
@@ -189,6 +211,8 @@ pub fn from_item(item: &Item) -> Result<ImportRecord, StoreError> {
         created_at: req_ts(item, "created_at")?,
         started_at: get_ts(item, "started_at"),
         finished_at: get_ts(item, "finished_at"),
+        progress_at: get_ts(item, "progress_at"),
+        resumes: count(item, "resumes"),
         version: count(item, "version"),
     })
 }
@@ -218,8 +242,14 @@ pub async fn save(store: &dyn Store, record: &mut ImportRecord) -> Result<bool, 
         .set("version", expected + 1)
         .set_opt("started_at", record.started_at.map(ts))
         .set_opt("finished_at", record.finished_at.map(ts))
+        .set_opt("progress_at", record.progress_at.map(ts))
+        .set("resumes", record.resumes)
         .set_opt("failure_code", record.failure.as_ref().map(|f| f.code.as_str()))
         .set_opt("failure_message", record.failure.as_ref().map(|f| f.message.as_str()));
+    update = match record.running_sk() {
+        Some(sk) => update.set(GSI3.pk, keys::RUNNING_IMPORTS_PK).set(GSI3.sk, sk),
+        None => update.remove(GSI3.pk).remove(GSI3.sk),
+    };
     for (name, value) in counts_attrs(&record.counts) {
         update = update.set(name, value);
     }
@@ -245,6 +275,17 @@ pub async fn list(
     Ok((records, page.cursor))
 }
 
+/// Running imports whose last progress is before `before`, least recent
+/// first, at most `limit` (one bounded page of gsi3 `RUNNING_IMPORTS`).
+pub async fn stale_running(
+    store: &dyn Store,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<ImportRecord>, StoreError> {
+    let q = Query::index(GSI3.name, keys::RUNNING_IMPORTS_PK).sk(SkCondition::Lt(keys::ms13(before))).limit(limit);
+    store.query(&q).await?.items.iter().map(from_item).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +299,8 @@ mod tests {
         r.checkpoint = 7;
         r.failure = Some(Failure { code: "x".into(), message: "y".into() });
         r.started_at = Some(now);
+        r.progress_at = Some(now);
+        r.resumes = 2;
         assert_eq!(from_item(&to_item(&r)).ok(), Some(r));
     }
 }

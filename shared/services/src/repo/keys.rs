@@ -77,6 +77,11 @@ pub fn import_blob(id: &ImportId) -> String {
     format!("imports/{id}.csv")
 }
 
+/// Blob key an export is written to (`exports/<id>/<file name>`).
+pub fn export_blob(id: &str, file_name: &str) -> String {
+    format!("exports/{id}/{file_name}")
+}
+
 /// The settings item.
 pub fn settings() -> Key {
     single("SETTINGS".into(), "SETTINGS")
@@ -175,6 +180,8 @@ pub fn lead_calls_pk(lead: &LeadId) -> String {
 pub const DNC_PK: &str = "DNC";
 /// gsi1 partition of imports.
 pub const IMPORTS_PK: &str = "IMPORTS";
+/// gsi3 partition of running imports, least recent progress first.
+pub const RUNNING_IMPORTS_PK: &str = "RUNNING_IMPORTS";
 
 /// gsi1 partition of connections by role.
 pub fn connections_by_role_pk(role: Role) -> String {

@@ -239,7 +239,7 @@ impl Store for DynamoStore {
             match self.update_unexpired(key, &plan, condition.as_ref(), now).await? {
                 UpdateOutcome::Done(item) => return Ok(item),
                 UpdateOutcome::OverExpired => {
-                    let fresh = update.apply(Item::with_key(key)).map_err(StoreError::Invalid)?;
+                    let fresh = update.apply(Item::with_key(key))?;
                     validate_item(&fresh)?;
                     if self.replace_expired(&fresh, now).await? {
                         return Ok(fresh);

@@ -71,7 +71,7 @@ impl Prepared {
                 builder.put(put).build()
             }
             (WriteOp::Update { key, update, .. }, true) => {
-                let fresh = update.apply(Item::with_key(key)).map_err(StoreError::Invalid)?;
+                let fresh = update.apply(Item::with_key(key))?;
                 validate_item(&fresh)?;
                 let guard = expired(now).text(&mut ph);
                 let (names, values) = ph.into_maps();

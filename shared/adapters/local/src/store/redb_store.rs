@@ -67,7 +67,7 @@ fn check(condition: Option<&Condition>, current: Option<&Item>) -> Result<(), St
 /// checks the result is still a valid item with the same key.
 fn updated(key: &Key, update: &Update, current: Option<&Item>) -> Result<Item, StoreError> {
     let base = current.cloned().unwrap_or_else(|| Item::with_key(key));
-    let item = update.apply(base).map_err(StoreError::Invalid)?;
+    let item = update.apply(base)?;
     if item.key().as_ref() != Some(key) {
         return Err(StoreError::Invalid(format!("an update cannot change `{}` or `{}`", TABLE.pk, TABLE.sk)));
     }

@@ -2,7 +2,7 @@
 // and download the days as CSV.
 
 import { api, all, query, request } from './api.js';
-import { h, fill, page, note, say, field, select, table, dateTime, duration, words, busy, saveBlob } from './ui.js';
+import { h, fill, page, note, say, field, select, table, dateTime, duration, words, busy, saveDownload } from './ui.js';
 
 const OUTCOMES = ['connected', 'no_answer', 'busy', 'failed', 'machine', 'abandoned', 'canceled'];
 
@@ -76,7 +76,7 @@ export function render(main) {
   exportBtn.addEventListener('click', () => busy(exportBtn, 'Preparing…', async () => {
     try {
       const res = await request('GET', `/api/calls/export${query({ from: from.value, to: to.value })}`);
-      saveBlob(await res.blob(), `calls-${from.value}-${to.value}.csv`);
+      await saveDownload(res, `calls-${from.value}-${to.value}.csv`);
       say(slot, null);
     } catch (e) { say(slot, 'error', `Export failed: ${e.plain || e.message}`); }
   }));

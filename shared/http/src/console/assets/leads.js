@@ -2,7 +2,7 @@
 // the CSV export.
 
 import { api, query, request } from './api.js';
-import { h, fill, page, note, say, field, select, table, dateTime, words, busy, saveBlob } from './ui.js';
+import { h, fill, page, note, say, field, select, table, dateTime, words, busy, saveDownload } from './ui.js';
 
 const STATUSES = ['pending', 'queued', 'dialing', 'ringing', 'in_call', 'completed', 'retry_scheduled', 'no_more_attempts', 'do_not_call', 'invalid'];
 const PRIORITIES = ['urgent', 'high', 'medium', 'low'];
@@ -127,7 +127,7 @@ export function render(main) {
   exportBtn.addEventListener('click', () => busy(exportBtn, 'Preparing…', async () => {
     try {
       const res = await request('GET', '/api/leads/export');
-      saveBlob(await res.blob(), 'leads.csv');
+      await saveDownload(res, 'leads.csv');
     } catch (e) { say(slot, 'error', `Export failed: ${e.plain || e.message}`); }
   }));
   load();

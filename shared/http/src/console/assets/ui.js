@@ -134,6 +134,23 @@ export function saveBlob(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * Saves an export response as a file: the CSV itself (local mode), or, on
+ * AWS, a JSON link to the stored file ({download_url}), which is opened
+ * (the storage answers it as an attachment).
+ */
+export async function saveDownload(res, name) {
+  if ((res.headers.get('content-type') || '').startsWith('application/json')) {
+    const link = await res.json();
+    const a = h('a', { href: link.download_url, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    return;
+  }
+  saveBlob(await res.blob(), name);
+}
+
 /** ISO time of the start of today, in the browser's zone. */
 export function startOfToday() {
   const d = new Date();
