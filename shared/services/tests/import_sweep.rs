@@ -29,13 +29,17 @@ struct Kit {
 }
 
 fn kit() -> Kit {
+    kit_stale_after(STALE_SECS)
+}
+
+fn kit_stale_after(stale_secs: i64) -> Kit {
     let dir = tempfile::tempdir().unwrap();
     let (tx, arrivals) = mpsc::unbounded_channel();
     let blobs = Arc::new(FsBlobStore::new(dir.path(), format!("{PUBLIC_URL}/uploads")).with_arrivals(tx));
     let kit = TestDeps::builder()
         .blobs(blobs.clone())
         .config(|c| {
-            c.import_stale_after = Duration::from_secs(STALE_SECS as u64);
+            c.import_stale_after = Duration::from_secs(stale_secs as u64);
             c.import_max_resumes = 2;
         })
         .build();
@@ -52,6 +56,18 @@ async fn stalled(k: &Kit, with_file: Option<&'static [u8]>) -> ImportId {
     rec.status = ImportStatus::Running;
     rec.started_at = Some(k.kit.now());
     rec.progress_at = Some(k.kit.now());
+    assert!(imports::create(k.kit.store.as_ref(), &rec).await.unwrap());
+    id
+}
+
+/// An import created for a presigned upload whose file may never come.
+async fn awaiting(k: &Kit, with_file: Option<&'static [u8]>) -> ImportId {
+    let id = ImportId::new();
+    if let Some(body) = with_file {
+        k.blobs.put(&keys::import_blob(&id), Bytes::from_static(body)).await.unwrap();
+    }
+    let rec = imports::ImportRecord::new(id.clone(), "leads.csv", None, k.kit.now());
+    assert_eq!(rec.status, ImportStatus::AwaitingUpload);
     assert!(imports::create(k.kit.store.as_ref(), &rec).await.unwrap());
     id
 }
@@ -158,4 +174,40 @@ async fn the_every_minute_run_sweeps_imports() {
     k.kit.clock.advance(secs(STALE_SECS + 1));
     let run = ibrat_services::dialing::scheduler::scheduled(&k.kit.deps).await.unwrap();
     assert_eq!(run.imports.unwrap().failed, vec![(id, "upload_missing".to_owned())]);
+}
+
+#[tokio::test]
+async fn an_upload_that_never_arrives_fails_once_its_link_has_expired() {
+    // Stale after 5 minutes, while the upload link lives 15.
+    let mut k = kit_stale_after(5 * 60);
+    let id = awaiting(&k, None).await;
+    k.kit.clock.advance(secs(6 * 60));
+    assert_eq!(import::sweep(&k.kit.deps).await.unwrap(), import::SweepOutcome::default(), "the link still works");
+    k.kit.clock.advance(secs(10 * 60));
+    let out = import::sweep(&k.kit.deps).await.unwrap();
+    assert_eq!(out.failed, vec![(id.clone(), "upload_never_arrived".to_owned())]);
+    assert!(drain(&mut k.arrivals).is_empty());
+    let rec = imports::get(k.kit.store.as_ref(), &id).await.unwrap().unwrap();
+    assert_eq!(rec.status, ImportStatus::Failed);
+    assert!(rec.failure.unwrap().message.contains("before its upload link expired"));
+    k.kit.clock.advance(secs(STALE_SECS));
+    assert_eq!(
+        import::sweep(&k.kit.deps).await.unwrap(),
+        import::SweepOutcome::default(),
+        "failed imports leave the index"
+    );
+}
+
+#[tokio::test]
+async fn an_uploaded_file_whose_announcement_was_lost_is_imported() {
+    let mut k = kit();
+    let id = awaiting(&k, Some(b"name,phone\nA,901234567\n")).await;
+    drain(&mut k.arrivals);
+    k.kit.clock.advance(secs(STALE_SECS + 1));
+    let out = import::sweep(&k.kit.deps).await.unwrap();
+    assert_eq!(out.resumed, vec![id.clone()]);
+    let key = keys::import_blob(&id);
+    assert_eq!(drain(&mut k.arrivals), vec![key.clone()], "the file is announced again");
+    let done = import::run_from_blob(&k.kit.deps, &key).await.unwrap();
+    assert_eq!((done.record.status, done.record.counts.imported), (ImportStatus::Completed, 1));
 }

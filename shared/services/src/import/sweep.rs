@@ -10,12 +10,17 @@
 //!   from its checkpoint;
 //! - fails it with a clear reason when the file is gone (`upload_missing`)
 //!   or after `import_max_resumes` resumes (`stalled`).
+//!
+//! An import still `awaiting_upload` that long is in the same index: its
+//! file arrived but the announcement was lost (resumed the same way), or
+//! its upload link expired with no file (`upload_never_arrived`).
 
 use chrono::{DateTime, Utc};
 use ibrat_domain::ImportId;
 use ibrat_ports::BlobError;
 
 use super::run::announce_end;
+use super::service::UPLOAD_URL_TTL;
 use super::ImportError;
 use crate::context::Deps;
 use crate::repo::imports::{self as job, Failure, ImportRecord, ImportStatus};
@@ -39,6 +44,8 @@ pub struct SweepOutcome {
 enum Verdict {
     Resume,
     Fail(Failure),
+    /// Its upload link may still be used: not stale yet.
+    Wait,
 }
 
 fn since(rec: &ImportRecord) -> DateTime<Utc> {
@@ -47,6 +54,32 @@ fn since(rec: &ImportRecord) -> DateTime<Utc> {
 
 async fn verdict(deps: &Deps, rec: &ImportRecord, key: &str) -> Result<Verdict, BlobError> {
     let last = since(rec).to_rfc3339();
+    if rec.status == ImportStatus::AwaitingUpload {
+        return match deps.blobs.size(key).await {
+            Ok(_) if rec.resumes < deps.config.import_max_resumes => Ok(Verdict::Resume),
+            Ok(_) => Ok(Verdict::Fail(Failure {
+                code: "stalled".into(),
+                message: format!(
+                    "the uploaded file was announced {} times and never started (created at {last}); \
+                     start a new import",
+                    rec.resumes + 1
+                ),
+            })),
+            Err(BlobError::NotFound(_) | BlobError::InvalidKey(_))
+                if deps.clock.now() < rec.created_at + UPLOAD_URL_TTL =>
+            {
+                Ok(Verdict::Wait)
+            }
+            Err(BlobError::NotFound(_) | BlobError::InvalidKey(_)) => Ok(Verdict::Fail(Failure {
+                code: "upload_never_arrived".into(),
+                message: format!(
+                    "no file was uploaded for this import (created at {last}) before its upload link \
+                     expired; start a new import"
+                ),
+            })),
+            Err(e) => Err(e),
+        };
+    }
     if rec.resumes >= deps.config.import_max_resumes {
         return Ok(Verdict::Fail(Failure {
             code: "stalled".into(),
@@ -88,6 +121,7 @@ pub async fn sweep(deps: &Deps) -> Result<SweepOutcome, ImportError> {
             }
         };
         match verdict {
+            Verdict::Wait => continue,
             Verdict::Resume => {
                 rec.resumes += 1;
                 rec.progress_at = Some(now);

@@ -137,9 +137,10 @@ impl ImportRecord {
         }
     }
 
-    /// The gsi3 sort key while running: last progress (else creation) first.
+    /// The gsi3 sort key while unfinished (awaiting its file or running):
+    /// last progress (else creation) first.
     fn running_sk(&self) -> Option<String> {
-        (self.status == ImportStatus::Running)
+        matches!(self.status, ImportStatus::AwaitingUpload | ImportStatus::Running)
             .then(|| keys::created_sk(self.progress_at.unwrap_or(self.created_at), self.id.as_str()))
     }
 }
