@@ -1,6 +1,6 @@
 //! The whole system as a customer uses it: an admin signs in, creates three
-//! salespeople who come online over the WebSocket, imports 200 leads through
-//! the upload route, and the dialer works through them against the Twilio
+//! salespeople who start their sessions (open lines) over the WebSocket,
+//! imports 200 leads through the upload route, and the dialer works through them against the Twilio
 //! simulator. Afterwards the call records must satisfy the invariants the
 //! design promises, and the statistics must equal the records.
 
@@ -66,8 +66,8 @@ async fn configure(sys: &TestSystem, admin: &str) -> CallingWindow {
     serde_json::from_value(saved["calling_window"].clone()).expect("a calling window")
 }
 
-/// A salesperson's client: available, pinging, recording a disposition
-/// after each of their calls ends, and back after a missed call. Returns how many dispositions were acked.
+/// A salesperson's client: on their line, pinging, recording a disposition
+/// after each of their calls ends, and calling back in when their line ends. Returns how many dispositions were acked.
 async fn salesperson(ws: WsClient, me: String, mut stop: watch::Receiver<bool>) -> usize {
     let (mut tx, mut rx) = ws.into_inner().split();
     let mut acked = 0;
@@ -88,9 +88,9 @@ async fn salesperson(ws: WsClient, me: String, mut stop: watch::Receiver<bool>) 
                     let reply = json!({ "action": "disposition", "call_id": event["call_id"], "outcome": "interested" });
                     let _ = tx.send(Message::text(reply.to_string())).await;
                 }
-                // A missed call makes a salesperson away; they come back.
-                if event["type"] == "user_availability" && event["user_id"] == json!(me) && event["availability"] == "away" {
-                    let back = json!({ "action": "set_availability", "availability": "available" });
+                // A lost line ends the session; they call back in.
+                if event["type"] == "session_updated" && event["user_id"] == json!(me) && event["line"] == "ended" {
+                    let back = json!({ "action": "start_session" });
                     let _ = tx.send(Message::text(back.to_string())).await;
                 }
                 if event["type"] == "ack" && event["action"] == "disposition" {
@@ -130,15 +130,38 @@ async fn two_hundred_leads_are_called_without_breaking_any_invariant() {
     let (stop, stopping) = watch::channel(false);
     let mut agents = Vec::new();
     let mut salespeople = Vec::new();
+    let mut tokens = Vec::new();
+    let mut phones = Vec::new();
     for i in 1..=3 {
         let email = format!("sp{i}@e2e.test");
-        let id = sys.create_salesperson(&admin, &email, &format!("+99890111000{i}")).await;
+        let phone = format!("+99890111000{i}");
+        let id = sys.create_salesperson(&admin, &email, &phone).await;
+        phones.push(phone);
         let token = sys.login(&email, PASSWORD).await;
         let mut ws = sys.ws(&token).await;
-        ws.send(json!({ "action": "set_availability", "availability": "available", "request_id": "up" })).await;
-        let ack = ws.until(Duration::from_secs(10), |m| m["request_id"] == "up").await.expect("an answer");
-        assert_eq!(ack["type"], "ack", "{ack}");
+        // They start a session: the simulator answers their phone (most of
+        // the time) and their line comes up in their room, making them ready.
+        let mut up = false;
+        for attempt in 0..5 {
+            let request = format!("start{attempt}");
+            ws.send(json!({ "action": "start_session", "request_id": request })).await;
+            let ack = ws.until(Duration::from_secs(10), |m| m["request_id"] == request).await.expect("an answer");
+            assert_eq!(ack["type"], "ack", "{ack}");
+            let line = ws
+                .until(Duration::from_secs(30), |m| {
+                    m["type"] == "session_updated" && m["user_id"] == json!(id) && m["line"] != "connecting"
+                })
+                .await
+                .expect("the line comes up or ends");
+            if line["line"] == "up" {
+                assert_eq!(line["availability"], "available", "{line}");
+                up = true;
+                break;
+            }
+        }
+        assert!(up, "salesperson {i} never got their line up");
         salespeople.push(id.clone());
+        tokens.push(token.clone());
         agents.push(tokio::spawn(salesperson(ws, id, stopping.clone())));
     }
 
@@ -166,6 +189,11 @@ async fn two_hundred_leads_are_called_without_breaking_any_invariant() {
     let mut dispositions = 0;
     for agent in agents {
         dispositions += agent.await.expect("the salesperson task ends");
+    }
+    // They end their sessions: their lines are hung up.
+    for token in &tokens {
+        let (status, body) = sys.call(Method::DELETE, "/api/session", Some(token), None).await;
+        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status}: {body}");
     }
 
     let calls = sys.all_calls(&admin).await;
@@ -201,6 +229,8 @@ async fn two_hundred_leads_are_called_without_breaking_any_invariant() {
         if outcome == "connected" {
             connected += 1;
             let bridged = time(call, "bridged_at").unwrap_or_else(|| panic!("connected, never bridged: {call}"));
+            let joined = time(call, "connected_at").unwrap_or_else(|| panic!("connected, never joined: {call}"));
+            assert!(bridged <= joined && joined <= ended, "joined outside the call: {call}");
             assert!(call["salesperson_id"].is_string(), "connected to nobody: {call}");
             assert!(call["talk_secs"].is_u64(), "connected but no talk_secs: {call}");
             assert!(created <= bridged && bridged <= ended, "bridged outside the call: {call}");
@@ -218,11 +248,19 @@ async fn two_hundred_leads_are_called_without_breaking_any_invariant() {
     // The phone network's side agrees: every placed call has a record, a
     // person who talked to a salesperson is a connected call, and any other
     // person who answered was abandoned.
+    // (The salespeople's own legs are their sessions' lines, not calls.)
+    let lead_calls: Vec<_> = sim_calls.iter().filter(|c| !phones.contains(&c.to)).collect();
+    let ledger = sim.ledger();
     let by_sid: BTreeMap<&str, &Value> = calls.iter().filter_map(|c| Some((c["twilio_sid"].as_str()?, c))).collect();
-    assert_eq!(by_sid.len(), sim_calls.len(), "one record per placed call");
-    for placed in &sim_calls {
+    assert_eq!(by_sid.len(), lead_calls.len(), "one record per placed call");
+    for placed in lead_calls {
         let record = by_sid.get(placed.sid.as_str()).unwrap_or_else(|| panic!("no record of {placed:?}"));
-        let talked = placed.dialed.iter().any(|d| d.status == twilio_sim::DialStatus::Completed);
+        // Talked: the lead's leg joined a room someone (the salesperson) was in.
+        let talked = ledger.iter().any(|e| {
+            e.event == "joined-room"
+                && e.call_sid.as_deref() == Some(placed.sid.as_str())
+                && e.detail["with"].as_array().is_some_and(|w| !w.is_empty())
+        });
         let machine = placed.answered_by.as_deref().is_some_and(|a| a.starts_with("machine") || a == "fax");
         if talked {
             assert_eq!(record["outcome"], "connected", "{placed:?} vs {record}");

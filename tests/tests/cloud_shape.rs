@@ -179,8 +179,8 @@ struct Poller {
 }
 
 /// Plays EventBridge and Lambda's SQS poller until every lead has settled,
-/// the phone network is quiet and the queue has stayed empty for three
-/// polls. Panics with what it saw when that does not happen in time.
+/// every lead's call is over on the phone network (the salesperson's line
+/// stays up) and the queue has stayed empty for three polls. Panics with what it saw when that does not happen in time.
 async fn run_until_settled(deps: &Deps, cloud: &Cloud, sim: &Simulator, leads: &[LeadId]) -> Poller {
     let mut poller = Poller::default();
     let deadline = tokio::time::Instant::now() + SETTLE_WITHIN;
@@ -208,7 +208,7 @@ async fn run_until_settled(deps: &Deps, cloud: &Cloud, sim: &Simulator, leads: &
             quiet += 1;
             if quiet >= 3
                 && settled(deps, leads).await
-                && sim.stats().playing == 0
+                && sim.calls().iter().filter(|c| c.to != SALES_PHONE).all(|c| c.end_time.is_some())
                 && cloud.queue_depth().await == (0, 0, 0)
             {
                 return poller;
@@ -232,6 +232,7 @@ async fn run_until_settled(deps: &Deps, cloud: &Cloud, sim: &Simulator, leads: &
             let kind = match QueueMessage::parse(m.body().unwrap_or_default()) {
                 Ok(QueueMessage::Dial { .. }) => "dial",
                 Ok(QueueMessage::WrapUpEnd { .. }) => "wrap_up_end",
+                Ok(QueueMessage::SettleCall { .. }) => "settle_call",
                 Ok(QueueMessage::Nudge) => "nudge",
                 Err(_) => "unreadable",
             };
@@ -325,14 +326,27 @@ async fn leads_are_called_through_the_lambda_handlers_on_the_aws_emulator() {
     let salesperson_id = salesperson["id"].as_str().expect("the salesperson's id").to_owned();
     let sales_token = login(&deps, SALES_EMAIL).await;
 
-    // 2. The ws function: both connect; the salesperson becomes available.
+    // 2. The ws function: both connect; the salesperson starts a session:
+    // the simulator answers their phone and, through the webhook function,
+    // their line comes up in their room and they are ready.
     ws(&deps, &sender, events::ws_connect(ADMIN_CONN, &admin)).await;
     ws(&deps, &sender, events::ws_connect(SALES_CONN, &sales_token)).await;
-    let up = json!({ "action": "set_availability", "availability": "available", "request_id": "up" });
+    let up = json!({ "action": "start_session", "request_id": "up" });
     ws(&deps, &sender, events::ws_message(SALES_CONN, &up)).await;
     let posts = recorder.posts().await;
     let acks: Vec<&Value> = posts.get(SALES_CONN).into_iter().flatten().filter(|e| e["request_id"] == "up").collect();
-    assert!(acks.iter().any(|e| e["type"] == "ack"), "set_availability was acknowledged: {posts:?}");
+    assert!(acks.iter().any(|e| e["type"] == "ack"), "start_session was acknowledged: {posts:?}");
+    let sales_user = ibrat_domain::UserId::parse(&salesperson_id).expect("a user id");
+    let mut line_up = false;
+    for _ in 0..200 {
+        let session = repo::sessions::get(deps.store.as_ref(), &sales_user).await.expect("read the session");
+        if session.is_some_and(|s| s.line == ibrat_domain::LineState::Up) {
+            line_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(line_up, "the salesperson's line came up");
 
     // 3. An import: created through the api, uploaded to S3, run by csv-import.
     // Zones where the window is open now and still in ten minutes, so no
@@ -385,6 +399,13 @@ async fn leads_are_called_through_the_lambda_handlers_on_the_aws_emulator() {
     // 4 and 5. The scheduler and the dialer over SQS; the calls play out
     // through the webhook function.
     let poller = run_until_settled(&deps, &cloud, &sim, &lead_ids).await;
+    // After the last wrap-up (a delayed SQS message) the salesperson is free.
+    let (status, user) = api(&deps, "GET", &format!("/api/users/{salesperson_id}"), Some(&admin), None).await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["availability"], "available", "{user}");
+    // They end their session: their line is hung up and the network idles.
+    let end = json!({ "action": "end_session", "request_id": "end" });
+    ws(&deps, &sender, events::ws_message(SALES_CONN, &end)).await;
     assert!(sim.wait_idle(Duration::from_secs(10)).await, "the simulator is idle");
 
     // 7. Every lead settled, every placed call recorded in full.
@@ -420,6 +441,8 @@ async fn leads_are_called_through_the_lambda_handlers_on_the_aws_emulator() {
         if call.outcome == Some(CallOutcome::Connected) {
             assert_eq!(call.salesperson_id.as_ref().map(|s| s.as_str()), Some(salesperson_id.as_str()), "{call:?}");
             let bridged = call.bridged_at.unwrap_or_else(|| panic!("connected, never bridged: {call:?}"));
+            let joined = call.connected_at.unwrap_or_else(|| panic!("connected, never joined: {call:?}"));
+            assert!(bridged <= joined && joined <= ended, "joined outside the call: {call:?}");
             assert!(call.created_at <= bridged && bridged <= ended, "bridged outside the call: {call:?}");
             assert!(call.talk_secs.is_some(), "connected but no talk_secs: {call:?}");
         }
@@ -428,15 +451,24 @@ async fn leads_are_called_through_the_lambda_handlers_on_the_aws_emulator() {
         all_calls.iter().filter(|c| c.outcome == Some(CallOutcome::Connected)).map(|c| c.id.to_string()).collect();
     assert!(!connected.is_empty(), "at least one call was bridged to the salesperson: {all_calls:?}");
 
-    // The phone network agrees: one record per placed call, every webhook
-    // answered well through the function URL.
-    let sim_calls = sim.calls();
+    // The phone network agrees: one record per placed call (the
+    // salesperson's own leg is their session's line), every webhook
+    // answered well through the function URL, and a lead whose leg joined
+    // the salesperson in their room is a connected call.
+    let all_legs = sim.calls();
+    assert!(all_legs.iter().all(|c| c.webhook_errors.is_empty()), "webhooks failed: {all_legs:?}");
+    let sim_calls: Vec<_> = all_legs.into_iter().filter(|c| c.to != SALES_PHONE).collect();
+    let ledger = sim.ledger();
     let by_sid: HashMap<&str, _> = all_calls.iter().filter_map(|c| Some((c.twilio_sid.as_deref()?, c))).collect();
     assert_eq!(by_sid.len(), sim_calls.len(), "one record per placed call");
     for placed in &sim_calls {
         assert!(by_sid.contains_key(placed.sid.as_str()), "no record of {placed:?}");
-        assert!(placed.webhook_errors.is_empty(), "webhooks failed: {placed:?}");
-        if placed.dialed.iter().any(|d| d.status == twilio_sim::DialStatus::Completed) {
+        let talked = ledger.iter().any(|e| {
+            e.event == "joined-room"
+                && e.call_sid.as_deref() == Some(placed.sid.as_str())
+                && e.detail["with"].as_array().is_some_and(|w| !w.is_empty())
+        });
+        if talked {
             assert_eq!(by_sid[placed.sid.as_str()].outcome, Some(CallOutcome::Connected), "{placed:?}");
         }
     }
@@ -483,11 +515,6 @@ async fn leads_are_called_through_the_lambda_handlers_on_the_aws_emulator() {
     for call in &all_calls {
         assert!(created_events.contains(&call.id.to_string()), "the admin saw call {} created", call.id);
     }
-
-    // After the last wrap-up (a delayed SQS message) the salesperson is free.
-    let (status, user) = api(&deps, "GET", &format!("/api/users/{salesperson_id}"), Some(&admin), None).await;
-    assert_eq!(status, 200, "{user}");
-    assert_eq!(user["availability"], "available", "{user}");
 
     // The REST views over the table agree with the records.
     let (status, listed) = api(&deps, "GET", "/api/calls?limit=100", Some(&admin), None).await;

@@ -97,6 +97,8 @@ async fn salesperson(deps: &Deps) -> UserId {
         password_hash: "$argon2id$test".into(),
     };
     repo::users::create(deps.store.as_ref(), &rec).await.unwrap();
+    // Their line is open (their phone is in their room): they are routable.
+    ibrat_testkit::open_line(deps.store.as_ref(), &id, since, "CA00000000000000000000000000000a01").await;
     id
 }
 
@@ -215,7 +217,7 @@ fn params(sid: &str, to: &str, status: &str, extra: &[(&str, &str)]) -> Vec<(Str
 }
 
 #[tokio::test]
-async fn an_answered_call_is_bridged_through_the_function_url() {
+async fn an_answered_call_joins_the_salespersons_room_through_the_function_url() {
     let deps = deps();
     let sales = salesperson(&deps).await;
     let (call_id, sid, to) = placed(&deps).await;
@@ -228,8 +230,9 @@ async fn an_answered_call_is_bridged_through_the_function_url() {
     let voice = params(&sid, &to, "in-progress", &[("AnsweredBy", "human")]);
     let (status, twiml) = invoke(&deps, event("/twilio/voice", &query, &voice, TOKEN)).await;
     assert_eq!(status, 200, "{twiml}");
-    assert!(twiml.contains("<Number>+998911234567</Number>"), "{twiml}");
-    assert!(twiml.contains(&format!(r#"callerId="{to}""#)), "{twiml}");
+    // The lead's leg joins the salesperson's open line.
+    assert!(twiml.contains("<Conference "), "{twiml}");
+    assert!(twiml.contains(&format!(">agent-{sales}</Conference>")), "{twiml}");
 
     let call =
         repo::calls::get(deps.store.as_ref(), &ibrat_domain::CallId::parse(&call_id).unwrap()).await.unwrap().unwrap();

@@ -117,6 +117,7 @@ fn world() -> World {
 }
 
 impl World {
+    /// A user and their token; a salesperson is on an open line.
     async fn user(&self, email: &str, role: Role) -> (User, String) {
         let now = self.clock.now();
         let user = User {
@@ -133,6 +134,11 @@ impl World {
         };
         let rec = repo::users::UserRecord { user: user.clone(), password_hash: "$argon2id$unused".into() };
         repo::users::create(self.deps.store.as_ref(), &rec).await.unwrap();
+        if role == Role::Salesperson {
+            // On an open line, so they may be ready.
+            ibrat_testkit::open_line(self.deps.store.as_ref(), &user.id, now, "CA00000000000000000000000000000a01")
+                .await;
+        }
         let secret = self.deps.config.jwt_secret.expose().as_bytes();
         let token = jwt::issue(secret, &user.id, role, now, StdDuration::from_secs(900)).unwrap().0;
         (user, token)

@@ -178,11 +178,21 @@ impl Disposition {
     }
 }
 
+/// One disposition as recorded: who, when, what. A call keeps every one,
+/// oldest first; the last is the call's current disposition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispositionRecord {
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+    pub disposition: Disposition,
+    pub notes: Option<String>,
+}
+
 /// How a call ended, as counted in statistics and used by the retry policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
-    /// A person was bridged to a salesperson.
+    /// A person joined a room with a salesperson in it.
     Connected,
     NoAnswer,
     Busy,
@@ -245,11 +255,57 @@ pub struct Call {
     pub initiated_at: Option<DateTime<Utc>>,
     pub ringing_at: Option<DateTime<Utc>>,
     pub answered_at: Option<DateTime<Utc>>,
+    /// When a salesperson was claimed for it (the lead's leg was sent to
+    /// their room).
     pub bridged_at: Option<DateTime<Utc>>,
+    /// When the lead's leg joined a room with the salesperson in it (the
+    /// participant-join callback): the only source of "connected".
+    pub connected_at: Option<DateTime<Utc>>,
+    /// When the safe-harbor message started (an abandoned call).
+    pub safe_harbor_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// Set when the request that places the call got no readable answer:
+    /// Twilio may or may not have the call. Until it is resolved (from a
+    /// callback or by asking Twilio) the lead is not dialed again.
+    pub placement_unknown_at: Option<DateTime<Utc>>,
+    /// Every disposition recorded, oldest first.
+    pub dispositions: Vec<DispositionRecord>,
     /// The highest Twilio `SequenceNumber` applied, to drop replays.
     pub last_sequence: Option<u32>,
     pub version: u64,
+}
+
+impl Call {
+    /// A new call record for a lead's attempt, before Twilio knows of it.
+    pub fn new(id: CallId, lead_id: LeadId, attempt: u32, created_at: DateTime<Utc>) -> Self {
+        Call {
+            id,
+            lead_id,
+            salesperson_id: None,
+            twilio_sid: None,
+            status: CallStatus::Created,
+            answered_by: None,
+            ring_secs: None,
+            talk_secs: None,
+            outcome: None,
+            disposition: None,
+            notes: None,
+            recording_url: None,
+            attempt,
+            created_at,
+            initiated_at: None,
+            ringing_at: None,
+            answered_at: None,
+            bridged_at: None,
+            connected_at: None,
+            safe_harbor_at: None,
+            ended_at: None,
+            placement_unknown_at: None,
+            dispositions: Vec::new(),
+            last_sequence: None,
+            version: 1,
+        }
+    }
 }
 
 #[cfg(test)]

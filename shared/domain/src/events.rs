@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use crate::call::{AnsweredBy, CallOutcome, CallStatus};
 use crate::ids::{CallId, ImportId, LeadId, UserId};
 use crate::lead::{Lead, LeadStatus, Priority};
+use crate::session::{LineState, SessionEndReason};
 use crate::user::Availability;
 
 /// The event format version.
@@ -43,7 +44,8 @@ pub enum EventKind {
         lead_id: LeadId,
         answered_by: AnsweredBy,
     },
-    /// Sent to the salesperson before their phone rings: who is coming.
+    /// Sent to the salesperson before the lead's audio reaches their room:
+    /// who is coming (the screen pop).
     CallIncoming {
         call_id: CallId,
         lead_id: LeadId,
@@ -52,6 +54,23 @@ pub enum EventKind {
         lead_phone: String,
         notes: String,
         attempts: u32,
+        custom_fields: BTreeMap<String, String>,
+        /// The outcome of the lead's last recorded disposition, if any.
+        last_disposition: Option<String>,
+    },
+    /// The lead's leg joined the salesperson's room: they are talking.
+    CallConnected {
+        call_id: CallId,
+        lead_id: LeadId,
+        salesperson_id: UserId,
+        connected_at: DateTime<Utc>,
+    },
+    /// A salesperson's session (their line) changed.
+    SessionUpdated {
+        user_id: UserId,
+        line: LineState,
+        ended_reason: Option<SessionEndReason>,
+        availability: Availability,
     },
     CallBridged {
         call_id: CallId,
@@ -66,6 +85,7 @@ pub enum EventKind {
         outcome: CallOutcome,
         ring_secs: Option<u32>,
         talk_secs: Option<u32>,
+        connected_at: Option<DateTime<Utc>>,
     },
     LeadUpdated {
         lead_id: LeadId,
@@ -148,6 +168,8 @@ impl Event {
             CallRinging { .. } => "call_ringing",
             CallAnswered { .. } => "call_answered",
             CallIncoming { .. } => "call_incoming",
+            CallConnected { .. } => "call_connected",
+            SessionUpdated { .. } => "session_updated",
             CallBridged { .. } => "call_bridged",
             CallCompleted { .. } => "call_completed",
             LeadUpdated { .. } => "lead_updated",
@@ -165,9 +187,10 @@ impl Event {
     pub fn audience(&self) -> Audience {
         use EventKind::*;
         match &self.kind {
-            CallIncoming { salesperson_id, .. } | CallBridged { salesperson_id, .. } => {
-                Audience::AdminsAnd(salesperson_id.clone())
-            }
+            CallIncoming { salesperson_id, .. }
+            | CallBridged { salesperson_id, .. }
+            | CallConnected { salesperson_id, .. } => Audience::AdminsAnd(salesperson_id.clone()),
+            SessionUpdated { user_id, .. } => Audience::AdminsAnd(user_id.clone()),
             CallCompleted { salesperson_id: Some(s), .. } | LeadUpdated { salesperson_id: Some(s), .. } => {
                 Audience::AdminsAnd(s.clone())
             }

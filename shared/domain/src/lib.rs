@@ -18,7 +18,7 @@ pub mod transition;
 pub mod user;
 pub mod window;
 
-pub use call::{AnsweredBy, Call, CallOutcome, CallStatus, Disposition};
+pub use call::{AnsweredBy, Call, CallOutcome, CallStatus, Disposition, DispositionRecord};
 pub use email::{Email, EmailError};
 pub use events::{Audience, Event, EventKind};
 pub use ids::{CallId, IdError, ImportId, LeadId, UserId};

@@ -140,9 +140,14 @@ pub struct Settings {
     pub caller_id: Option<Phone>,
     pub pacing: Pacing,
     pub machine_action: MachineAction,
-    /// Said to a person who answers while no salesperson is free.
+    /// Said to a person who answers while no salesperson is free (the
+    /// safe-harbor message; the company name and callback number are added
+    /// when it does not say them).
     pub abandon_message: String,
     pub company_name: String,
+    /// The number a lead can call back (or ask to opt out) on, said in the
+    /// safe-harbor message; None uses the caller id.
+    pub callback_number: Option<Phone>,
     /// Seconds a salesperson stays in wrap-up after a call.
     pub wrap_up_secs: u32,
     /// Seconds a salesperson's phone rings before the next one is tried.
@@ -163,6 +168,7 @@ impl Default for Settings {
             machine_action: MachineAction::Hangup,
             abandon_message: "Sorry, all of our team are busy. We will call you back shortly.".into(),
             company_name: "Ibrat".into(),
+            callback_number: None,
             wrap_up_secs: 10,
             salesperson_ring_secs: 15,
             record_calls: false,
@@ -200,6 +206,27 @@ impl Settings {
         Ok(())
     }
 
+    /// The safe-harbor message: who is calling and a number to call back or
+    /// opt out on (`fallback_number` when neither `callback_number` nor
+    /// `caller_id` is set), each added only when the message lacks it.
+    pub fn safe_harbor_message(&self, fallback_number: &str) -> String {
+        let mut out = self.abandon_message.trim().to_owned();
+        let company = self.company_name.trim();
+        if !company.is_empty() && !out.to_lowercase().contains(&company.to_lowercase()) {
+            out = format!("Hello, this is {company}. {out}");
+        }
+        let number = self
+            .callback_number
+            .as_ref()
+            .or(self.caller_id.as_ref())
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| fallback_number.trim().to_owned());
+        if !number.is_empty() && !out.contains(&number) {
+            out = format!("{out} To call us back, or to stop these calls, dial {number}.");
+        }
+        out
+    }
+
     /// The Twilio ring timeout, never below the 15 seconds some laws demand.
     pub fn ring_timeout(&self) -> u32 {
         self.ring_timeout_secs.clamp(15, 60)
@@ -225,6 +252,20 @@ mod tests {
         assert!(s.validate().is_err());
         let s = Settings { ring_timeout_secs: 10, ..Settings::default() };
         assert_eq!(s.validate().unwrap_err().field, "ring_timeout_secs");
+    }
+
+    #[test]
+    fn safe_harbor_names_the_company_and_a_number() {
+        let s = Settings::default();
+        let m = s.safe_harbor_message("+998712000000");
+        assert!(m.starts_with("Hello, this is Ibrat."), "{m}");
+        assert!(m.ends_with("dial +998712000000."), "{m}");
+        let s = Settings {
+            callback_number: Some(Phone::parse_e164("+998712223344").unwrap()),
+            abandon_message: "Ibrat here, call +998712223344.".into(),
+            ..Settings::default()
+        };
+        assert_eq!(s.safe_harbor_message("+1"), "Ibrat here, call +998712223344.");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Twilio's webhooks: `POST /twilio/voice` (the lead answered),
-//! `/twilio/status` (call progress) and `/twilio/dial` (the salesperson's
-//! leg ended). Served by the `twilio-webhook` Lambda (function URL) and by
-//! local mode.
+//! `/twilio/status` (the lead's call progress), `/twilio/agent` (a
+//! salesperson answered their session's call), `/twilio/agent-status` (their
+//! leg's progress) and `/twilio/conference` (the rooms' start, end, join and
+//! leave). Served by the `twilio-webhook` Lambda (function URL) and by local
+//! mode.
 //!
 //! Every request is authenticated before anything else happens: the full
 //! public URL Twilio requested (`{public_url}{path}?{query}`) and the form
@@ -16,10 +18,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use ibrat_domain::{AnsweredBy, CallId};
+use ibrat_domain::{AnsweredBy, CallId, UserId};
 use ibrat_services::callflow::{
-    self, Bridge, CallflowError, DialCallStatus, DialDecision, DialResult, StatusOutcome, StatusUpdate,
-    TwilioCallStatus, VoiceDecision, VoiceInput,
+    self, CallflowError, StatusOutcome, StatusUpdate, TwilioCallStatus, VoiceDecision, VoiceInput,
+};
+use ibrat_services::sessions::{
+    self, AgentVoiceDecision, ConferenceEvent, ConferenceEventKind, SessionError, SessionRef,
 };
 use ibrat_services::Deps;
 use ibrat_twilio::twiml;
@@ -36,7 +40,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/twilio/voice", post(voice))
         .route("/twilio/status", post(status))
-        .route("/twilio/dial", post(dial))
+        .route("/twilio/agent", post(agent))
+        .route("/twilio/agent-status", post(agent_status))
+        .route("/twilio/conference", post(conference))
         // Last, so it covers every route above.
         .layer(crate::panic::catch_panics())
 }
@@ -56,23 +62,32 @@ pub enum WebhookError {
     /// 400: `call_id` is missing from the query or not a call id.
     #[error("missing or malformed call_id")]
     BadCallId,
+    /// 400: `user_id` or `session` is missing from the query or malformed.
+    #[error("missing or malformed user_id or session")]
+    BadSessionRef,
     /// 400: a parameter Twilio always sends is missing.
     #[error("missing parameter {0}")]
     MissingParam(&'static str),
     /// 503 when retrying may help, 500 otherwise.
     #[error(transparent)]
     Flow(#[from] CallflowError),
+    /// 503 when retrying may help, 500 otherwise.
+    #[error(transparent)]
+    Session(#[from] SessionError),
 }
 
 impl From<WebhookError> for ApiError {
     fn from(e: WebhookError) -> Self {
         match e {
             WebhookError::MissingSignature | WebhookError::BadSignature => ApiError::forbidden(e.to_string()),
-            WebhookError::MalformedBody(_) | WebhookError::BadCallId | WebhookError::MissingParam(_) => {
-                ApiError::validation(e.to_string())
-            }
+            WebhookError::MalformedBody(_)
+            | WebhookError::BadCallId
+            | WebhookError::BadSessionRef
+            | WebhookError::MissingParam(_) => ApiError::validation(e.to_string()),
             WebhookError::Flow(flow) if flow.is_retryable() => ApiError::unavailable(flow),
             WebhookError::Flow(flow) => ApiError::internal(flow),
+            WebhookError::Session(s) if s.is_retryable() => ApiError::unavailable(s),
+            WebhookError::Session(s) => ApiError::internal(s),
         }
     }
 }
@@ -90,6 +105,8 @@ struct Signed {
     params: Vec<(String, String)>,
     /// The query parameters.
     query: Vec<(String, String)>,
+    /// The public base the request came to, for the URLs we answer with.
+    base: String,
 }
 
 impl Signed {
@@ -100,6 +117,18 @@ impl Signed {
     fn call_id(&self) -> Result<CallId, WebhookError> {
         let raw = lookup(&self.query, "call_id").ok_or(WebhookError::BadCallId)?;
         CallId::parse(raw).map_err(|_| WebhookError::BadCallId)
+    }
+
+    fn session_ref(&self) -> Result<SessionRef, WebhookError> {
+        let user = lookup(&self.query, sessions::USER_PARAM).ok_or(WebhookError::BadSessionRef)?;
+        let user_id = UserId::parse(user).map_err(|_| WebhookError::BadSessionRef)?;
+        let started = lookup(&self.query, sessions::SESSION_PARAM).ok_or(WebhookError::BadSessionRef)?;
+        let started_ms = started.parse().map_err(|_| WebhookError::BadSessionRef)?;
+        Ok(SessionRef { user_id, started_ms })
+    }
+
+    fn required(&self, name: &'static str) -> Result<&str, WebhookError> {
+        self.param(name).filter(|v| !v.trim().is_empty()).ok_or(WebhookError::MissingParam(name))
     }
 
     fn call_sid(&self) -> Option<String> {
@@ -126,14 +155,20 @@ fn lookup<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// with the auth token, covers the whole URL either way.
 fn public_url(deps: &Deps, uri: &axum::http::Uri, headers: &HeaderMap) -> String {
     let path_and_query = uri.path_and_query().map_or_else(|| uri.path(), |pq| pq.as_str());
+    format!("{}{path_and_query}", public_base(deps, uri, headers))
+}
+
+/// The public base (`scheme://host`) Twilio reaches us on: the configured
+/// one, else the request's own host (see [`public_url`]).
+fn public_base(deps: &Deps, uri: &axum::http::Uri, headers: &HeaderMap) -> String {
     let base = deps.config.public_url.trim_end_matches('/');
     if !base.is_empty() {
-        return format!("{base}{path_and_query}");
+        return base.to_owned();
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
     let host = header(header::HOST.as_str()).or_else(|| uri.authority().map(|a| a.as_str())).unwrap_or_default();
     let scheme = header("x-forwarded-proto").unwrap_or("https");
-    format!("{scheme}://{host}{path_and_query}")
+    format!("{scheme}://{host}")
 }
 
 /// Authenticates a request: signature header present, form body readable,
@@ -155,7 +190,7 @@ fn verify(deps: &Deps, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) 
         return Err(WebhookError::BadSignature);
     }
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
-    Ok(Signed { params, query })
+    Ok(Signed { params, query, base: public_base(deps, uri, headers) })
 }
 
 /// A TwiML answer.
@@ -176,9 +211,10 @@ async fn voice(
     let call_id = req.call_id()?;
     let span = tracing::info_span!("twilio_voice", call_id = %call_id, call_sid = req.call_sid().unwrap_or_default());
     async {
-        let decision = callflow::on_voice(deps, &call_id, VoiceInput { answered_by: req.answered_by() }).await?;
+        let input = VoiceInput { answered_by: req.answered_by(), call_sid: req.call_sid() };
+        let decision = callflow::on_voice(deps, &call_id, input).await?;
         tracing::info!(?decision, "voice answered");
-        Ok(xml(render_voice(deps, &call_id, &decision)))
+        Ok(xml(render_voice(&req.base, &decision)))
     }
     .instrument(span)
     .await
@@ -218,7 +254,7 @@ async fn status(
     .await
 }
 
-async fn dial(
+async fn agent(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -226,50 +262,76 @@ async fn dial(
 ) -> Result<Response, WebhookError> {
     let deps = &state.deps;
     let req = verify(deps, &uri, &headers, &body)?;
-    let call_id = req.call_id()?;
-    let span = tracing::info_span!("twilio_dial", call_id = %call_id, call_sid = req.call_sid().unwrap_or_default());
+    let session = req.session_ref()?;
+    let sid = req.required("CallSid")?.to_owned();
+    let span = tracing::info_span!("twilio_agent", user_id = %session.user_id, call_sid = %sid);
     async {
-        let raw = req.param("DialCallStatus").ok_or(WebhookError::MissingParam("DialCallStatus"))?;
-        let result = DialResult {
-            dial_call_status: DialCallStatus::from_twilio(raw),
-            dial_call_duration: req.number("DialCallDuration"),
-            attempt: lookup(&req.query, callflow::ATTEMPT_PARAM).and_then(|v| v.parse().ok()),
-        };
-        let decision = callflow::on_dial_action(deps, &call_id, result).await?;
-        tracing::info!(?decision, "dial action answered");
-        Ok(xml(render_dial(deps, &call_id, &decision)))
+        let decision = sessions::on_agent_voice(deps, &session, &sid).await?;
+        tracing::info!(?decision, "salesperson's leg answered");
+        Ok(xml(match decision {
+            AgentVoiceDecision::JoinRoom { room } => twiml::agent_room(&room, &conference_url(&req.base)),
+            AgentVoiceDecision::Hangup => render_goodbye(None),
+        }))
     }
     .instrument(span)
     .await
 }
 
-/// The `<Dial action>` URL for a bridge attempt.
-pub fn dial_action_url(public_url: &str, call_id: &CallId, attempt: u32) -> String {
-    format!("{}/twilio/dial?call_id={call_id}&{}={attempt}", public_url.trim_end_matches('/'), callflow::ATTEMPT_PARAM)
+async fn agent_status(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebhookError> {
+    let deps = &state.deps;
+    let req = verify(deps, &uri, &headers, &body)?;
+    let session = req.session_ref()?;
+    let sid = req.required("CallSid")?.to_owned();
+    let span = tracing::info_span!("twilio_agent_status", user_id = %session.user_id, call_sid = %sid);
+    async {
+        let status = req.required("CallStatus")?;
+        let ended = sessions::on_agent_status(deps, &session, &sid, status).await?;
+        tracing::info!(status, ?ended, "salesperson's leg status handled");
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .instrument(span)
+    .await
 }
 
-/// TwiML for a voice decision.
-pub fn render_voice(deps: &Deps, call_id: &CallId, decision: &VoiceDecision) -> String {
+async fn conference(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebhookError> {
+    let deps = &state.deps;
+    let req = verify(deps, &uri, &headers, &body)?;
+    let room = req.required("FriendlyName")?.to_owned();
+    let event = req.required("StatusCallbackEvent")?.to_owned();
+    let span = tracing::info_span!("twilio_conference", room = %room, event = %event, call_sid = req.call_sid().unwrap_or_default());
+    async {
+        let ev = ConferenceEvent { room, kind: ConferenceEventKind::from_twilio(&event), call_sid: req.call_sid() };
+        let outcome = sessions::on_conference_event(deps, &ev).await?;
+        tracing::info!(?outcome, "conference event handled");
+        Ok(StatusCode::NO_CONTENT.into_response())
+    }
+    .instrument(span)
+    .await
+}
+
+/// Where rooms report their events, under the public base.
+pub fn conference_url(base: &str) -> String {
+    format!("{}/twilio/conference", base.trim_end_matches('/'))
+}
+
+/// TwiML for a voice decision; `base` is the public base URL.
+pub fn render_voice(base: &str, decision: &VoiceDecision) -> String {
     match decision {
-        VoiceDecision::BridgeTo(bridge) => render_bridge(deps, call_id, bridge),
+        VoiceDecision::JoinRoom(join) => twiml::lead_room(&join.room, &conference_url(base)),
         VoiceDecision::Machine { voicemail } => render_goodbye(voicemail.as_deref()),
         VoiceDecision::Abandon { message } => render_goodbye(Some(message)),
         VoiceDecision::Hangup { .. } => render_goodbye(None),
     }
-}
-
-/// TwiML for a dial-action decision.
-pub fn render_dial(deps: &Deps, call_id: &CallId, decision: &DialDecision) -> String {
-    match decision {
-        DialDecision::BridgeTo(bridge) => render_bridge(deps, call_id, bridge),
-        DialDecision::Abandon { message } => render_goodbye(Some(message)),
-        DialDecision::Hangup => render_goodbye(None),
-    }
-}
-
-fn render_bridge(deps: &Deps, call_id: &CallId, bridge: &Bridge) -> String {
-    let action = dial_action_url(&deps.config.public_url, call_id, bridge.attempt);
-    twiml::bridge(&bridge.salesperson_phone, &bridge.caller_id, bridge.timeout_secs, &action, bridge.record)
 }
 
 fn render_goodbye(say: Option<&str>) -> String {

@@ -363,6 +363,7 @@ async fn dispositions_move_the_lead_and_end_wrap_up() {
     let admin = h.user("admin@example.com", Role::Admin).await;
     let sp = h.user("sp@example.com", Role::Salesperson).await;
     let ts = h.token(&sp);
+    h.open_line(&sp).await;
     let lead = h.lead("+998901234567", LeadStatus::Completed, Some(&sp.id)).await;
     let call = h.connected_call(&lead, &sp.id).await;
     // The salesperson is in wrap-up after the call.
@@ -423,6 +424,10 @@ async fn availability_rules_events_and_nudges() {
     assert_eq!(s, 403, "salespeople choose only available or away");
     let (s, _) = h.call("PUT", &path, Some(&ts), Some(json!({ "availability": "on_call" }))).await;
     assert_eq!(s, 400);
+    // Ready only with an open line.
+    let (s, b) = h.call("PUT", &path, Some(&ts), Some(json!({ "availability": "available" }))).await;
+    assert_eq!((s.as_u16(), b["error"]["code"].as_str()), (409, Some("no_session")), "{b}");
+    h.open_line(&sp).await;
     let (s, b) = h.call("PUT", &path, Some(&ts), Some(json!({ "availability": "available" }))).await;
     assert_eq!((s.as_u16(), b["availability"].as_str()), (200, Some("available")));
     assert!(h.drain_queue().await.iter().any(|m| m.contains("nudge")));

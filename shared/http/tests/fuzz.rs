@@ -387,30 +387,9 @@ async fn fixture() -> Fixture {
 
 /// A call Twilio reports ringing, stored as the dialer leaves it.
 async fn ringing_call(h: &Harness, lead: &Lead) -> Call {
-    let now = h.clock.now_utc();
-    let call = Call {
-        id: CallId::new(),
-        lead_id: lead.id.clone(),
-        salesperson_id: None,
-        twilio_sid: Some(format!("CA{}", "2".repeat(32))),
-        status: CallStatus::Ringing,
-        answered_by: None,
-        ring_secs: None,
-        talk_secs: None,
-        outcome: None,
-        disposition: None,
-        notes: None,
-        recording_url: None,
-        attempt: 1,
-        created_at: now,
-        initiated_at: Some(now),
-        ringing_at: Some(now),
-        answered_at: None,
-        bridged_at: None,
-        ended_at: None,
-        last_sequence: Some(1),
-        version: 1,
-    };
+    let mut call =
+        ibrat_testkit::call(lead, CallStatus::Ringing, h.clock.now_utc()).sid(&format!("CA{}", "2".repeat(32))).build();
+    call.last_sequence = Some(1);
     let ops: Vec<WriteOp> = vec![repo::calls::create_op(&call)];
     h.deps.store.transact_write(ops).await.expect("call stored");
     call
@@ -739,6 +718,10 @@ const TWILIO_WORDS: &[&str] = &[
     "Tue, 24 Nov 2026 06:00:00 +0000",
 ];
 
+/// Every Twilio webhook route.
+const TWILIO_ROUTES: [&str; 5] =
+    ["/twilio/voice", "/twilio/status", "/twilio/agent", "/twilio/agent-status", "/twilio/conference"];
+
 #[derive(Debug, Clone)]
 struct TwilioInput {
     route: usize,
@@ -756,7 +739,13 @@ fn twilio_input() -> impl Strategy<Value = TwilioInput> {
         1 => Just(format!("CA{}", "1".repeat(32))),
         2 => text(),
     ];
-    (0usize..3, any::<usize>(), text(), prop::collection::vec((key, val), 0..10), prop::bool::weighted(0.9))
+    (
+        0..TWILIO_ROUTES.len(),
+        any::<usize>(),
+        text(),
+        prop::collection::vec((key, val), 0..10),
+        prop::bool::weighted(0.9),
+    )
         .prop_map(|(route, call, attempt, params, signed)| TwilioInput { route, call, attempt, params, signed })
 }
 
@@ -771,7 +760,7 @@ fn twilio_callbacks_with_any_form_are_answered_without_a_5xx() {
                 let app = ibrat_http::twilio::router().with_state(ibrat_http::AppState::new(f.h.deps.clone()));
                 let calls = [f.ids[4].clone(), f.ids[5].clone(), CallId::new().to_string(), "not-a-call".into()];
                 for input in &inputs {
-                    let route = ["/twilio/voice", "/twilio/status", "/twilio/dial"][input.route];
+                    let route = TWILIO_ROUTES[input.route];
                     let path = format!(
                         "{route}?call_id={}&attempt={}",
                         encode(&calls[input.call % calls.len()]),

@@ -12,6 +12,7 @@ use common::{Harness, NowUtc, PASSWORD};
 use ibrat_domain::{Call, Lead, LeadStatus, Role, User};
 use ibrat_http::api::{Access, ROUTES};
 use ibrat_services::auth::jwt;
+use ibrat_services::repo;
 use serde_json::{json, Value};
 
 struct Fixture {
@@ -31,6 +32,12 @@ async fn fixture() -> Fixture {
     let admin = h.user("admin@example.com", Role::Admin).await;
     let sp1 = h.user("sp1@example.com", Role::Salesperson).await;
     let sp2 = h.user("sp2@example.com", Role::Salesperson).await;
+    // Salespeople with phones, so starting a session calls them.
+    for (sp, phone) in [(&sp1, "+998911110001"), (&sp2, "+998911110002")] {
+        let phone = ibrat_domain::Phone::parse_e164(phone).unwrap();
+        let changes = repo::users::UserChanges::new(h.clock.now_utc()).phone(Some(&phone));
+        repo::users::update(h.deps.store.as_ref(), &sp.id, changes).await.unwrap().unwrap();
+    }
     let lead = h.lead("+998901234567", LeadStatus::Completed, Some(&sp1.id)).await;
     let lead2 = h.lead("+998901234568", LeadStatus::Queued, None).await;
     let call = h.connected_call(&lead, &sp1.id).await;
@@ -152,6 +159,12 @@ fn recipe(fx: &Fixture, method: &Method, path: &str, case: Case) -> Option<(Stri
         ("POST", "/api/calls/{id}/disposition") => {
             (format!("/api/calls/{call}/disposition"), Some(json!({ "outcome": "interested" })), 200)
         }
+        // Only salespeople have sessions; nobody in the fixture has one open
+        // or is on a call.
+        ("POST", "/api/session") => (path.into(), None, if case == Case::Admin { 403 } else { 202 }),
+        ("GET", "/api/session") => (path.into(), None, 200),
+        ("DELETE", "/api/session") => (path.into(), None, 409),
+        ("POST", "/api/session/hangup") => (path.into(), None, 409),
         ("GET", "/api/dnc") => (path.into(), None, 200),
         ("POST", "/api/dnc") => (path.into(), Some(json!({ "phone": "+998901119999" })), 201),
         ("DELETE", "/api/dnc/{phone}") => ("/api/dnc/%2B998905550000".into(), None, 204),

@@ -17,8 +17,8 @@ use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use ibrat_domain::{
-    Availability, CallId, CallOutcome, CallStatus, Email, Event, EventKind, Lead, LeadId, LeadStatus, MachineAction,
-    Phone, Priority, Region, Role, Settings, User, UserId,
+    AgentSession, Availability, CallId, CallOutcome, CallStatus, Email, Event, EventKind, Lead, LeadId, LeadStatus,
+    LineState, MachineAction, Phone, Priority, Region, Role, SessionEndReason, Settings, User, UserId,
 };
 use ibrat_http::AppState;
 use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
@@ -234,8 +234,20 @@ impl H {
         self.deps.clock.now()
     }
 
-    /// An available salesperson with a phone, idle for `idle_secs`.
+    /// An available salesperson on an open line (their leg `agent_sid(n)`
+    /// in their room), idle for `idle_secs`.
     async fn salesperson(&self, n: u32, idle_secs: i64) -> UserId {
+        let id = self.salesperson_off_line(n, idle_secs).await;
+        let mut session = AgentSession::connecting(id.clone(), ms(self.now() - Duration::seconds(idle_secs + 5)));
+        session.line = LineState::Up;
+        session.line_up_at = Some(ms(self.now() - Duration::seconds(idle_secs)));
+        session.agent_call_sid = Some(agent_sid(n));
+        self.store.put(repo::sessions::to_item(&session), None).await.unwrap();
+        id
+    }
+
+    /// A salesperson with a phone and no open line.
+    async fn salesperson_off_line(&self, n: u32, idle_secs: i64) -> UserId {
         let id = UserId::new();
         let since = ms(self.now() - Duration::seconds(idle_secs));
         let rec = repo::users::UserRecord {
@@ -396,17 +408,48 @@ fn voice_params(p: &Placed, answered_by: &str) -> Vec<(String, String)> {
     with(base_params(p, "in-progress"), &[("AnsweredBy", answered_by), ("MachineDetectionDuration", "2350")])
 }
 
-/// The `<Dial action>` request.
-fn dial_params(p: &Placed, dial_status: &str, duration: Option<&str>) -> Vec<(String, String)> {
-    let mut params = with(
-        base_params(p, "in-progress"),
-        &[("DialCallSid", "CAffffffffffffffffffffffffffffff01"), ("DialCallStatus", dial_status)],
-    );
-    if let Some(d) = duration {
-        params.push(("DialCallDuration".into(), d.into()));
-        params.push(("DialBridged".into(), "true".into()));
+/// The leg SID of salesperson `n`'s line.
+fn agent_sid(n: u32) -> String {
+    format!("CA{:032x}", 0xa000 + n)
+}
+
+/// A conference status callback as Twilio sends it (`participant-join`,
+/// `participant-leave`, `conference-start`, `conference-end`).
+fn conference_params(room: &str, event: &str, call_sid: Option<&str>, seq: u32) -> Vec<(String, String)> {
+    let seq = seq.to_string();
+    let mut params: Vec<(String, String)> = [
+        ("AccountSid", ACCOUNT),
+        ("ConferenceSid", "CF0123456789abcdef0123456789abcdef"),
+        ("FriendlyName", room),
+        ("SequenceNumber", seq.as_str()),
+        ("StatusCallbackEvent", event),
+        ("Timestamp", "Tue, 24 Nov 2026 06:00:06 +0000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Some(sid) = call_sid {
+        for (k, v) in [
+            ("CallSid", sid),
+            ("Coaching", "false"),
+            ("EndConferenceOnExit", "false"),
+            ("Hold", "false"),
+            ("Muted", "false"),
+            ("StartConferenceOnEnter", "true"),
+        ] {
+            params.push((k.to_owned(), v.to_owned()));
+        }
     }
     params
+}
+
+/// The room a TwiML answer puts the call in, with the conference's
+/// attributes.
+fn room_of(twiml: &str) -> Option<(String, String)> {
+    let open = twiml.find("<Conference")?;
+    let close = twiml[open..].find('>')? + open;
+    let end = twiml[close..].find("</Conference>")? + close;
+    Some((twiml[open..close].to_owned(), twiml[close + 1..end].trim().to_owned()))
 }
 
 /// A POST exactly as Twilio sends it, signed over `url` with `token`.
@@ -435,28 +478,13 @@ fn status_url(p: &Placed) -> String {
     format!("/twilio/status?call_id={}", p.call_id)
 }
 
-fn dial_url(p: &Placed, attempt: u32) -> String {
-    format!("/twilio/dial?call_id={}&attempt={attempt}", p.call_id)
-}
+const CONFERENCE_URL: &str = "/twilio/conference";
 
 async fn ring(h: &H, p: &Placed) {
     for (seq, st) in [(0, "initiated"), (1, "ringing")] {
         let (code, _, _) = h.send(signed(&status_url(p), &status_params(p, st, seq, &[]))).await;
         assert_eq!(code, StatusCode::NO_CONTENT);
     }
-}
-
-/// The `<Dial>` of a TwiML answer: (callerId, timeout, action, number).
-fn dial_of(twiml: &str) -> Option<(String, String, String, String)> {
-    let attr = |name: &str| {
-        let start = twiml.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = twiml[start..].find('"')? + start;
-        Some(twiml[start..end].replace("&amp;", "&"))
-    };
-    let number_start = twiml.find("<Number")?;
-    let number_open = twiml[number_start..].find('>')? + number_start + 1;
-    let number_end = twiml[number_open..].find("</Number>")? + number_open;
-    Some((attr("callerId")?, attr("timeout")?, attr("action")?, twiml[number_open..number_end].trim().to_owned()))
 }
 
 // ---------------------------------------------------------------- tests
@@ -486,11 +514,16 @@ async fn unsigned_or_forged_requests_are_refused_and_change_nothing() {
     let tampered = serde_urlencoded::to_string(with(params.clone(), &[("AnsweredBy", "machine_start")])).unwrap();
     *req.body_mut() = Body::from(tampered);
     assert_eq!(h.send(req).await.0, StatusCode::FORBIDDEN);
-    // Status and dial routes check too.
+    // Status, conference and agent routes check too.
     let mut req = signed(&status_url(&p), &status_params(&p, "completed", 4, &[("CallDuration", "30")]));
     req.headers_mut().insert("x-twilio-signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=".parse().unwrap());
     assert_eq!(h.send(req).await.0, StatusCode::FORBIDDEN);
-    let req = signed_with(&format!("{PUBLIC}/x"), &dial_url(&p, 1), &dial_params(&p, "no-answer", None), TOKEN);
+    let leave = conference_params(&format!("agent-{sp}"), "participant-leave", Some(&agent_sid(1)), 3);
+    let req = signed_with(&format!("{PUBLIC}/x"), CONFERENCE_URL, &leave, TOKEN);
+    assert_eq!(h.send(req).await.0, StatusCode::FORBIDDEN);
+    let agent = format!("/twilio/agent-status?user_id={sp}&session=1");
+    let mut req = signed(&agent, &base_params(&p, "completed"));
+    req.headers_mut().remove("x-twilio-signature");
     assert_eq!(h.send(req).await.0, StatusCode::FORBIDDEN);
 
     assert_eq!(h.call_item(&p.call_id).await, before_call);
@@ -550,34 +583,40 @@ async fn duplicates_and_late_callbacks_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_person_is_bridged_to_the_longest_idle_salesperson_who_is_told_first() {
-    let h = H::with_settings(|s| s.record_calls = true).await;
+async fn a_person_joins_the_longest_idle_salespersons_room_after_the_screen_pop() {
+    let h = H::new().await;
     let _fresh = h.salesperson(1, 5).await;
     let idle = h.salesperson(2, 1200).await;
     let _mid = h.salesperson(3, 400).await;
+    let _no_line = h.salesperson_off_line(4, 5000).await;
     let p = h.placed(1).await;
     ring(&h, &p).await;
     let (code, body, ctype) = h.send(signed(&voice_url(&p), &voice_params(&p, "human"))).await;
     assert_eq!(code, StatusCode::OK);
     assert!(ctype.unwrap().starts_with("text/xml"));
-    let (caller_id, timeout, action, number) = dial_of(&body).unwrap_or_else(|| panic!("no <Dial>: {body}"));
-    assert_eq!(caller_id, p.lead.phone.as_str());
-    assert_eq!(timeout, "15");
-    assert_eq!(action, format!("{PUBLIC}/twilio/dial?call_id={}&attempt=1", p.call_id));
-    assert_eq!(number, "+998910000002");
-    assert!(body.contains("answerOnBridge=\"true\""), "{body}");
-    assert!(body.contains("record="), "{body}");
+    let (attrs, room) = room_of(&body).unwrap_or_else(|| panic!("no <Conference>: {body}"));
+    assert_eq!(room, format!("agent-{idle}"));
+    for want in [
+        r#"startConferenceOnEnter="true""#,
+        r#"endConferenceOnExit="false""#,
+        r#"beep="false""#,
+        r#"statusCallbackEvent="join leave""#,
+    ] {
+        assert!(attrs.contains(want), "{want} in {attrs}");
+    }
+    assert!(attrs.contains(&format!(r#"statusCallback="{PUBLIC}/twilio/conference""#)), "{attrs}");
 
     assert_eq!(h.user(&idle).await, (Availability::OnCall, Some(p.call_id.to_string())));
     let call = h.call(&p.call_id).await;
     assert_eq!((call.status, call.salesperson_id.clone()), (CallStatus::Bridged, Some(idle.clone())));
     assert_eq!(call.answered_by, Some(ibrat_domain::AnsweredBy::Human));
+    assert!(call.answered_at.is_some() && call.connected_at.is_none());
     assert_eq!(h.lead(&p.lead.id).await.status, LeadStatus::InCall);
     let links = h.store.query(&ibrat_ports::Query::partition(keys::agent_calls_pk(&idle))).await.unwrap();
     assert_eq!(links.items.len(), 1);
 
     let events = h.events.0.lock().unwrap().clone();
-    let incoming = events.iter().position(|e| matches!(&e.kind, EventKind::CallIncoming { salesperson_id, lead_name, .. } if *salesperson_id == idle && lead_name == "Lead 1")).expect("CallIncoming sent");
+    let incoming = events.iter().position(|e| matches!(&e.kind, EventKind::CallIncoming { salesperson_id, lead_name, notes, .. } if *salesperson_id == idle && lead_name == "Lead 1" && notes == "asked about evening classes")).expect("CallIncoming sent");
     let bridged = events.iter().position(|e| matches!(e.kind, EventKind::CallBridged { .. })).unwrap();
     assert!(incoming < bridged);
 }
@@ -599,12 +638,12 @@ async fn two_answers_at_once_with_one_salesperson_free_bridge_one_and_abandon_th
         assert_eq!(res.status(), StatusCode::OK);
         bodies.push(String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap());
     }
-    let dialed: Vec<_> = bodies.iter().filter(|b| b.contains("<Dial")).collect();
+    let dialed: Vec<_> = bodies.iter().filter(|b| b.contains("<Conference")).collect();
     let abandoned: Vec<_> = bodies.iter().filter(|b| b.contains("<Say") && b.contains("<Hangup")).collect();
     assert_eq!((dialed.len(), abandoned.len()), (1, 1), "{bodies:?}");
-    assert!(abandoned[0].contains("Ibrat Academy"), "{}", abandoned[0]);
+    assert!(abandoned[0].contains("Ibrat Academy") && abandoned[0].contains(OUR_NUMBER), "{}", abandoned[0]);
 
-    let (winner, loser) = if bodies[0].contains("<Dial") { (&a, &b) } else { (&b, &a) };
+    let (winner, loser) = if bodies[0].contains("<Conference") { (&a, &b) } else { (&b, &a) };
     assert_eq!(h.user(&sp).await, (Availability::OnCall, Some(winner.call_id.to_string())));
     assert_eq!(h.call(&winner.call_id).await.status, CallStatus::Bridged);
     let lost = h.call(&loser.call_id).await;
@@ -612,6 +651,7 @@ async fn two_answers_at_once_with_one_salesperson_free_bridge_one_and_abandon_th
     let lead = h.lead(&loser.lead.id).await;
     assert_eq!((lead.status, lead.priority), (LeadStatus::RetryScheduled, Priority::Urgent));
     assert!(lead.next_attempt_at.unwrap() <= h.now() + Duration::minutes(5));
+    assert_eq!(lost.safe_harbor_at, Some(ms(h.now())));
     assert_eq!(h.stats().await.abandoned, 1);
 }
 
@@ -648,61 +688,56 @@ async fn a_voicemail_is_left_when_configured() {
 }
 
 #[tokio::test]
-async fn a_salesperson_who_does_not_answer_is_set_away_and_the_next_tried_once() {
+async fn a_salesperson_line_comes_up_through_its_callbacks() {
     let h = H::new().await;
-    let first = h.salesperson(1, 900).await;
-    let second = h.salesperson(2, 600).await;
-    let third = h.salesperson(3, 300).await;
-    let p = h.placed(1).await;
-    ring(&h, &p).await;
-    let (_, body, _) = h.send(signed(&voice_url(&p), &voice_params(&p, "human"))).await;
-    assert_eq!(dial_of(&body).unwrap().3, "+998910000001");
-
-    // The first salesperson does not pick up: away, and the second is rung.
-    let (code, body, _) = h.send(signed(&dial_url(&p, 1), &dial_params(&p, "no-answer", None))).await;
+    let sp = h.salesperson_off_line(1, 300).await;
+    let actor = ibrat_services::auth::Actor { id: sp.clone(), role: Role::Salesperson };
+    // Away (as one is with no line) when the session starts.
+    ibrat_services::users::set_availability(&h.deps, &actor, &sp, Availability::Away).await.unwrap();
+    ibrat_services::sessions::start(&h.deps, &actor).await.unwrap();
+    let session = repo::sessions::get(h.store.as_ref(), &sp).await.unwrap().unwrap();
+    let sid = session.agent_call_sid.clone().unwrap();
+    let tag = format!("user_id={sp}&session={}", session.started_at.timestamp_millis());
+    let leg = Placed { call_id: CallId::new(), sid: sid.clone(), lead: h.placed(9).await.lead };
+    // Their phone answers: Twilio requests the agent URL with the voice
+    // request's usual parameters.
+    let (code, body, _) = h.send(signed(&format!("/twilio/agent?{tag}"), &base_params(&leg, "in-progress"))).await;
     assert_eq!(code, StatusCode::OK);
-    let (_, _, action, number) = dial_of(&body).unwrap_or_else(|| panic!("no second <Dial>: {body}"));
-    assert_eq!(number, "+998910000002");
-    assert!(action.ends_with("&attempt=2"), "{action}");
-    assert_eq!(h.user(&first).await, (Availability::Away, None));
-    assert_eq!(h.user(&second).await, (Availability::OnCall, Some(p.call_id.to_string())));
-    let incoming: Vec<_> = h
-        .events
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::CallIncoming { salesperson_id, .. } => Some(salesperson_id.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(incoming, vec![first.clone(), second.clone()]);
-
-    // A repeat of the first result re-answers the second <Dial>, unchanged.
-    let (_, again, _) = h.send(signed(&dial_url(&p, 1), &dial_params(&p, "no-answer", None))).await;
-    assert_eq!(dial_of(&again).unwrap().3, "+998910000002");
-    assert_eq!(h.user(&second).await.0, Availability::OnCall);
-
-    // The second is busy too: no third try, the person hears the message.
-    let (_, body, _) = h.send(signed(&dial_url(&p, 2), &dial_params(&p, "busy", None))).await;
-    assert!(!body.contains("<Dial") && body.contains("<Say") && body.contains("<Hangup"), "{body}");
-    assert!(body.contains("Ibrat Academy"), "{body}");
-    assert_eq!(h.user(&second).await, (Availability::Away, None));
-    assert_eq!(h.user(&third).await, (Availability::Available, None));
-    let call = h.call(&p.call_id).await;
-    assert_eq!(call.status, CallStatus::Abandoned);
-    let lead = h.lead(&p.lead.id).await;
-    assert_eq!((lead.status, lead.priority), (LeadStatus::RetryScheduled, Priority::Urgent));
-
-    let done = status_params(&p, "completed", 5, &[("CallDuration", "41")]);
-    assert_eq!(h.send(signed(&status_url(&p), &done)).await.0, StatusCode::NO_CONTENT);
-    let stats = h.stats().await;
-    assert_eq!((stats.abandoned, stats.connected), (1, 0));
+    let (attrs, room) = room_of(&body).unwrap_or_else(|| panic!("no <Conference>: {body}"));
+    assert_eq!(room, format!("agent-{sp}"));
+    for want in [
+        r#"startConferenceOnEnter="true""#,
+        r#"endConferenceOnExit="true""#,
+        r#"beep="false""#,
+        r#"waitUrl="""#,
+        r#"statusCallbackEvent="start end join leave""#,
+    ] {
+        assert!(attrs.contains(want), "{want} in {attrs}");
+    }
+    assert_eq!(h.user(&sp).await.0, Availability::Away, "not ready before the join");
+    let room_name = format!("agent-{sp}");
+    for (seq, event, call) in [(0, "conference-start", None), (1, "participant-join", Some(sid.as_str()))] {
+        let (code, _, _) = h.send(signed(CONFERENCE_URL, &conference_params(&room_name, event, call, seq))).await;
+        assert_eq!(code, StatusCode::NO_CONTENT);
+    }
+    assert_eq!(h.user(&sp).await.0, Availability::Available);
+    // They hang up: the leave, then their leg's final status (a duplicate).
+    let leave = conference_params(&room_name, "participant-leave", Some(&sid), 2);
+    assert_eq!(h.send(signed(CONFERENCE_URL, &leave)).await.0, StatusCode::NO_CONTENT);
+    let done = with(base_params(&leg, "completed"), &[("CallDuration", "600"), ("SequenceNumber", "3")]);
+    assert_eq!(h.send(signed(&format!("/twilio/agent-status?{tag}"), &done)).await.0, StatusCode::NO_CONTENT);
+    let session = repo::sessions::get(h.store.as_ref(), &sp).await.unwrap().unwrap();
+    assert_eq!((session.line, session.ended_reason), (LineState::Ended, Some(SessionEndReason::AgentHungUp)));
+    assert_eq!(h.user(&sp).await.0, Availability::Away);
+    // Malformed session references are refused.
+    for path in ["/twilio/agent?user_id=nope&session=1", "/twilio/agent-status", "/twilio/agent?session=1"] {
+        let (code, _, _) = h.send(signed(path, &base_params(&leg, "in-progress"))).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{path}");
+    }
 }
 
 #[tokio::test]
-async fn a_finished_conversation_sends_the_salesperson_to_wrap_up_and_completes_the_lead() {
+async fn a_conversation_is_connected_by_the_join_and_ends_with_the_leave() {
     let h = H::new().await;
     let sp = h.salesperson(1, 300).await;
     let p = h.placed(1).await;
@@ -710,36 +745,47 @@ async fn a_finished_conversation_sends_the_salesperson_to_wrap_up_and_completes_
     let answered = status_params(&p, "in-progress", 2, &[]);
     assert_eq!(h.send(signed(&status_url(&p), &answered)).await.0, StatusCode::NO_CONTENT);
     let (_, body, _) = h.send(signed(&voice_url(&p), &voice_params(&p, "human"))).await;
-    assert!(dial_of(&body).is_some(), "{body}");
+    assert!(room_of(&body).is_some(), "{body}");
+    assert_eq!(h.call(&p.call_id).await.connected_at, None, "routed is not connected");
 
-    let (code, body, _) = h.send(signed(&dial_url(&p, 1), &dial_params(&p, "completed", Some("95")))).await;
-    assert_eq!(code, StatusCode::OK);
-    assert!(body.contains("<Hangup") && !body.contains("<Dial"), "{body}");
+    let room = format!("agent-{sp}");
+    let join = conference_params(&room, "participant-join", Some(&p.sid), 4);
+    assert_eq!(h.send(signed(CONFERENCE_URL, &join)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.send(signed(CONFERENCE_URL, &join)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(&p.call_id).await.connected_at, Some(ms(h.now())));
+    assert_eq!(h.event_types().iter().filter(|t| **t == "call_connected").count(), 1);
+
+    let leave = conference_params(&room, "participant-leave", Some(&p.sid), 5);
+    assert_eq!(h.send(signed(CONFERENCE_URL, &leave)).await.0, StatusCode::NO_CONTENT);
     assert_eq!(h.user(&sp).await, (Availability::WrapUp, None));
     let wrap: Vec<_> = h.sent().into_iter().filter(|(m, _)| matches!(m, QueueMessage::WrapUpEnd { .. })).collect();
     assert_eq!(wrap.len(), 1);
     assert_eq!(wrap[0].1, StdDuration::from_secs(10));
-    assert!(matches!(&wrap[0].0, QueueMessage::WrapUpEnd { user_id, .. } if *user_id == sp));
-
-    // The duplicate dial result queues no second wrap-up end.
-    h.send(signed(&dial_url(&p, 1), &dial_params(&p, "completed", Some("95")))).await;
-    let done = status_params(&p, "completed", 3, &[("CallDuration", "101")]);
+    // The duplicate leave and the final status change nothing more.
+    h.send(signed(CONFERENCE_URL, &leave)).await;
+    let done = status_params(&p, "completed", 6, &[("CallDuration", "101")]);
     assert_eq!(h.send(signed(&status_url(&p), &done)).await.0, StatusCode::NO_CONTENT);
     assert_eq!(h.sent().iter().filter(|(m, _)| matches!(m, QueueMessage::WrapUpEnd { .. })).count(), 1);
 
     let call = h.call(&p.call_id).await;
-    assert_eq!(
-        (call.status, call.outcome, call.talk_secs),
-        (CallStatus::Completed, Some(CallOutcome::Connected), Some(95))
-    );
+    assert_eq!((call.status, call.outcome), (CallStatus::Completed, Some(CallOutcome::Connected)));
     assert!(call.ended_at.is_some() && call.bridged_at.is_some());
     let lead = h.lead(&p.lead.id).await;
     assert_eq!((lead.status, lead.salesperson_id), (LeadStatus::Completed, Some(sp.clone())));
     let stats = h.stats().await;
-    assert_eq!((stats.calls, stats.connected, stats.talk_secs), (1, 1, 95));
+    assert_eq!((stats.calls, stats.connected), (1, 1));
     assert_eq!(h.in_flight().await, 0);
-    assert_eq!(h.user(&sp).await.0, Availability::WrapUp);
     assert!(h.event_types().contains(&"call_completed"));
+    // A room that is not one of ours, and room-level events, are acknowledged.
+    for params in [
+        conference_params("someone-else", "participant-join", Some(&p.sid), 7),
+        conference_params(&room, "conference-end", None, 8),
+    ] {
+        assert_eq!(h.send(signed(CONFERENCE_URL, &params)).await.0, StatusCode::NO_CONTENT);
+    }
+    let mut nameless = conference_params(&room, "participant-join", Some(&p.sid), 9);
+    nameless.retain(|(k, _)| k != "FriendlyName");
+    assert_eq!(h.send(signed(CONFERENCE_URL, &nameless)).await.0, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -752,9 +798,11 @@ async fn unknown_calls_and_bad_call_ids() {
     assert!(ctype.unwrap().starts_with("text/xml") && body.contains("<Hangup"), "{body}");
     let (code, _, _) = h.send(signed(&status_url(&ghost), &status_params(&ghost, "ringing", 1, &[]))).await;
     assert_eq!(code, StatusCode::OK);
-    let (code, body, _) = h.send(signed(&dial_url(&ghost, 1), &dial_params(&ghost, "completed", Some("3")))).await;
+    // A voice request for the call under another CallSid is hung up.
+    let stranger = Placed { sid: "CAffffffffffffffffffffffffffffff99".into(), ..p.clone() };
+    let (code, body, _) = h.send(signed(&voice_url(&stranger), &voice_params(&stranger, "human"))).await;
     assert_eq!(code, StatusCode::OK);
-    assert!(body.contains("<Hangup"), "{body}");
+    assert!(body.contains("<Hangup") && !body.contains("<Conference"), "{body}");
 
     for path in ["/twilio/voice?call_id=not-a-call", "/twilio/voice", "/twilio/status?call_id=%FF%FE"] {
         let (code, _, _) = h.send(signed(path, &voice_params(&p, "human"))).await;

@@ -188,7 +188,9 @@ async fn each_user_hears_only_what_they_may_see() {
 async fn audience_is_respected(s: Served) {
     let admin = s.h.user("admin@example.com", Role::Admin).await;
     let s1 = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&s1).await;
     let s2 = s.h.user("s2@example.com", Role::Salesperson).await;
+    s.h.open_line(&s2).await;
     let mut wa = s.connect(&admin).await;
     let mut w1 = s.connect(&s1).await;
     let mut w2 = s.connect(&s2).await;
@@ -210,6 +212,8 @@ async fn audience_is_respected(s: Served) {
             lead_phone: "+998901234567".into(),
             notes: String::new(),
             attempts: 1,
+            custom_fields: Default::default(),
+            last_disposition: None,
         },
         EventKind::LeadUpdated {
             lead_id: lead.clone(),
@@ -242,7 +246,9 @@ async fn availability_and_disposition_messages_are_acknowledged() {
     let s = serve().await;
     let admin = s.h.user("admin@example.com", Role::Admin).await;
     let s1 = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&s1).await;
     let s2 = s.h.user("s2@example.com", Role::Salesperson).await;
+    s.h.open_line(&s2).await;
     let mut wa = s.connect(&admin).await;
     let mut w1 = s.connect(&s1).await;
     let mut w2 = s.connect(&s2).await;
@@ -266,7 +272,7 @@ async fn availability_and_disposition_messages_are_acknowledged() {
     let (err, _) = ask(&mut w1, json!({ "action": "set_availability", "availability": "on_call" })).await;
     assert_eq!(err["error"]["code"], "validation_failed");
 
-    let lead = s.h.lead("+998901112233", LeadStatus::InCall, Some(&s1.id)).await;
+    let lead = s.h.lead("+998901112233", LeadStatus::Completed, Some(&s1.id)).await;
     let call = s.h.connected_call(&lead, &s1.id).await;
     let (err, _) = ask(&mut w2, json!({ "action": "disposition", "call_id": call.id, "outcome": "interested" })).await;
     assert_eq!(err["error"]["code"], "not_found", "another salesperson's call does not exist for them");
@@ -295,6 +301,7 @@ async fn availability_and_disposition_messages_are_acknowledged() {
 async fn malformed_messages_get_errors_and_the_socket_stays_usable() {
     let s = serve().await;
     let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&sp).await;
     let mut ws = s.connect(&sp).await;
     let oversized = json!({ "action": "ping", "request_id": "x".repeat(20_000) });
     let cases = [
@@ -322,6 +329,7 @@ async fn closing_the_socket_forgets_the_connection_and_the_salesperson_goes_away
     let s = serve().await;
     let admin = s.h.user("admin@example.com", Role::Admin).await;
     let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&sp).await;
     let mut wa = s.connect(&admin).await;
     let mut w1 = s.connect(&sp).await;
     ask(&mut w1, json!({ "action": "set_availability", "availability": "available" })).await;
@@ -343,7 +351,9 @@ async fn silent_salespeople_stop_being_routed_calls() {
     let s = serve().await;
     let admin = s.h.user("admin@example.com", Role::Admin).await;
     let quiet = s.h.user("quiet@example.com", Role::Salesperson).await;
+    s.h.open_line(&quiet).await;
     let chatty = s.h.user("chatty@example.com", Role::Salesperson).await;
+    s.h.open_line(&chatty).await;
     let mut wa = s.connect(&admin).await;
     let mut wq = s.connect(&quiet).await;
     let mut wc = s.connect(&chatty).await;
@@ -386,6 +396,7 @@ async fn a_forgotten_connection_is_closed_and_hears_nothing_more() {
 async fn forgotten_connection_is_closed(s: Served, publisher: Publisher) {
     let admin = s.h.user("admin@example.com", Role::Admin).await;
     let quiet = s.h.user("quiet@example.com", Role::Salesperson).await;
+    s.h.open_line(&quiet).await;
     let mut wa = s.connect(&admin).await;
     let mut wq = s.connect(&quiet).await;
     ask(&mut wq, json!({ "action": "set_availability", "availability": "available" })).await;
@@ -418,6 +429,7 @@ async fn queue_statistics_reach_everyone_at_most_once_a_second() {
     let s = serve().await;
     let admin = s.h.user("admin@example.com", Role::Admin).await;
     let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&sp).await;
     s.h.lead("+998901112233", LeadStatus::Queued, None).await;
     let mut wa = s.connect(&admin).await;
     let mut w1 = s.connect(&sp).await;
@@ -454,7 +466,9 @@ async fn rights_changes_close_sockets(s: Served, publisher: Publisher) {
     let admin = s.h.user("admin@example.com", Role::Admin).await;
     let boss = s.h.user("boss@example.com", Role::Admin).await;
     let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&sp).await;
     let other = s.h.user("s2@example.com", Role::Salesperson).await;
+    s.h.open_line(&other).await;
     let by = Actor { id: admin.id.clone(), role: Role::Admin };
     let mut wa = s.connect(&admin).await;
     let mut wb = s.connect(&boss).await;
@@ -498,7 +512,9 @@ async fn rights_changes_close_sockets(s: Served, publisher: Publisher) {
 async fn every_message_rechecks_the_user_and_the_sweep_closes_what_a_crash_left_open() {
     let s = serve().await;
     let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&sp).await;
     let quiet = s.h.user("s2@example.com", Role::Salesperson).await;
+    s.h.open_line(&quiet).await;
     let mut ws = s.connect(&sp).await;
     let mut wq = s.connect(&quiet).await;
     for user in [&sp, &quiet] {
@@ -526,6 +542,7 @@ async fn every_message_rechecks_the_user_and_the_sweep_closes_what_a_crash_left_
 async fn expired_tokens_and_oversized_frames_are_refused() {
     let s = serve().await;
     let sp = s.h.user("s1@example.com", Role::Salesperson).await;
+    s.h.open_line(&sp).await;
     let token = s.h.token(&sp);
     s.h.clock.advance(Duration::minutes(16));
     assert_eq!(s.refused(&format!("?token={token}")).await, 401, "expired");

@@ -9,8 +9,8 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ibrat_domain::{
-    Availability, Call, CallId, CallOutcome, Disposition, EventKind, Lead, LeadId, LeadStatus, Role, TransitionError,
-    UserId,
+    Availability, Call, CallId, CallOutcome, Disposition, DispositionRecord, EventKind, Lead, LeadId, LeadStatus, Role,
+    TransitionError, UserId,
 };
 use ibrat_ports::store::schema::{GSI1, GSI3};
 use ibrat_ports::{Query, QueueError, SkCondition, StoreError, WriteOp};
@@ -249,10 +249,13 @@ fn lead_follows(
 
 /// Records what a salesperson concluded about a connected call (DESIGN.md,
 /// "Salesperson disposition"): only the call's salesperson or an admin, and
-/// only once the call has ended connected. A callback schedules the lead
-/// (ahead of every priority) at that time; do-not-call lists the number and
-/// the lead; wrong number makes the lead invalid. It also ends the
-/// salesperson's wrap-up early.
+/// only once the call has ended connected. Every disposition is kept (who,
+/// when, what); the last is the call's current one. Only the lead's current
+/// call moves the lead, and never while the lead is on a live call: a
+/// disposition on an older call is recorded on that call alone. A callback
+/// schedules the lead (ahead of every priority) at that time; do-not-call
+/// lists the number and the lead; wrong number makes the lead invalid. It
+/// also ends the salesperson's wrap-up early (when their line is up).
 pub async fn record_disposition(
     deps: &Deps,
     actor: &Actor,
@@ -284,8 +287,16 @@ pub async fn record_disposition(
         if let Some(n) = &notes {
             call.notes = Some(n.clone());
         }
+        call.dispositions.push(DispositionRecord {
+            by: actor.id.clone(),
+            at: now,
+            disposition: disposition.clone(),
+            notes: notes.clone(),
+        });
         let mut ops = vec![repo::save_op(&mut call)];
-        let mut lead = lead_repo::get(deps.store.as_ref(), &call.lead_id).await?;
+        let mut lead = lead_repo::get(deps.store.as_ref(), &call.lead_id)
+            .await?
+            .filter(|l| l.last_call_id.as_ref() == Some(&call.id) && !l.status.is_active());
         if let Some(lead) = lead.as_mut() {
             let extra = lead_follows(lead, &disposition, call.salesperson_id.as_ref(), now)?;
             ops.push(lead_repo::save_op(lead));
@@ -305,14 +316,7 @@ pub async fn record_disposition(
     };
     tracing::info!(call_id = %call.id, by = %actor.id, outcome = disposition.as_str(), "disposition recorded");
     if let Some(lead) = &lead {
-        deps.emit(EventKind::LeadUpdated {
-            lead_id: lead.id.clone(),
-            status: lead.status,
-            priority: lead.priority,
-            salesperson_id: lead.salesperson_id.clone(),
-            next_attempt_at: lead.next_attempt_at,
-        })
-        .await;
+        deps.emit(EventKind::lead_updated(lead)).await;
     }
     if let Some(sp) = &call.salesperson_id {
         end_wrap_up_early(deps, sp).await?;
@@ -320,8 +324,9 @@ pub async fn record_disposition(
     Ok(call)
 }
 
-/// A salesperson in wrap-up becomes available at once (a conditional
-/// update: if they moved on meanwhile, nothing happens).
+/// A salesperson in wrap-up with their line up becomes available at once
+/// (one transaction: if they moved on or lost their line meanwhile,
+/// nothing happens).
 async fn end_wrap_up_early(deps: &Deps, sp: &UserId) -> Result<(), CallError> {
     let now = deps.clock.now();
     if !user_repo::end_wrap_up_now(deps.store.as_ref(), sp, now).await? {

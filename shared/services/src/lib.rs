@@ -18,6 +18,7 @@ pub mod messages;
 pub mod realtime;
 pub mod repo;
 pub mod secret;
+pub mod sessions;
 pub mod settings;
 pub mod stats;
 pub mod users;

@@ -1,7 +1,7 @@
 //! Messages on the work queue. They are hints: the table is the truth, and
 //! handling any message twice is harmless.
 
-use ibrat_domain::{LeadId, UserId};
+use ibrat_domain::{CallId, LeadId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// One unit of queued work.
@@ -20,6 +20,10 @@ pub enum QueueMessage {
     /// Wrap-up time is over: make the salesperson available again if they
     /// are still in the wrap-up that began at `since_ms`.
     WrapUpEnd { user_id: UserId, since_ms: i64 },
+    /// The lead's leg of a routed call is over but its room events had not
+    /// all come: close it on what is known now (connected only if its join
+    /// was seen).
+    SettleCall { call_id: CallId },
     /// Something changed (a salesperson became free, a call ended, leads
     /// arrived): run the scheduler's tick now rather than at the next minute.
     Nudge,

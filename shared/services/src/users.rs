@@ -36,6 +36,9 @@ pub enum UserError {
     /// The change would leave no active admin.
     #[error("the last active admin cannot be deactivated or demoted")]
     LastAdmin,
+    /// Ready needs an open line: start a session first.
+    #[error("start a session first: only a salesperson whose line is up can be ready")]
+    NoSession,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -287,7 +290,8 @@ pub async fn stats(
 
 /// Sets availability (DESIGN.md, "Users' availability"). A salesperson may
 /// set only their own, and only `available` or `away`; an admin may set any
-/// salesperson's to `offline`, `available` or `away`. `on_call` and
+/// salesperson's to `offline`, `available` or `away`. `available` (ready)
+/// needs the salesperson's session line up, checked in the same write. `on_call` and
 /// `wrap_up` belong to the system. Setting the current value is a no-op (the
 /// idle-since time, which orders routing, is kept). Emits
 /// `UserAvailability`, and a `Nudge` when someone becomes available.
@@ -320,9 +324,17 @@ pub async fn set_availability(
     if u.availability == Availability::OnCall {
         return Err(UserError::Conflict("on a call; availability changes when it ends".into()));
     }
+    let ready = availability == Availability::Available;
+    if ready && !crate::repo::sessions::get(deps.store.as_ref(), target).await?.is_some_and(|s| s.is_routable()) {
+        return Err(UserError::NoSession);
+    }
     let now = deps.clock.now();
-    let Some(updated) = repo::set_availability(deps.store.as_ref(), u, availability, now).await? else {
-        return Err(UserError::Conflict("availability changed meanwhile; try again".into()));
+    let updated = match repo::set_availability(deps.store.as_ref(), u, availability, now).await? {
+        repo::AvailabilityChange::Changed(rec) => *rec,
+        repo::AvailabilityChange::Moved => {
+            return Err(UserError::Conflict("availability changed meanwhile; try again".into()));
+        }
+        repo::AvailabilityChange::NoLine => return Err(UserError::NoSession),
     };
     tracing::info!(user_id = %target, by = %actor.id, availability = availability.as_str(), "availability set");
     deps.emit(EventKind::UserAvailability { user_id: target.clone(), availability }).await;
@@ -354,6 +366,7 @@ pub fn error_code(e: &UserError) -> &'static str {
         UserError::Validation(_) => "validation_failed",
         UserError::Conflict(_) => "conflict",
         UserError::LastAdmin => "last_admin",
+        UserError::NoSession => "no_session",
         UserError::Store(e) if e.is_retryable() => "unavailable",
         UserError::Store(_) => "internal",
     }

@@ -1,173 +1,30 @@
 //! The call flow over local adapters: calls placed by the real dialer, then
-//! driven through status, voice and dial steps. The HTTP-level tests (with
-//! signed Twilio requests) live in `ibrat-http`; these check the races.
+//! driven through status, voice and room (conference) steps. The HTTP-level
+//! tests (with signed Twilio requests) live in `ibrat-http`; these check the
+//! races and the truth of the call record.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+mod flow_common;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use ibrat_domain::{
-    Availability, CallId, CallStatus, Email, Event, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, Settings,
-    User, UserId,
-};
-use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
-    CallInstruction, Clock, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, RemoteCall, Store,
-    Telephony, TelephonyError,
-};
+use std::collections::HashSet;
+
+use chrono::Duration;
+use flow_common::{ms, H};
+use ibrat_domain::{Availability, CallId, CallOutcome, CallStatus, Disposition, EventKind, LeadStatus, Priority};
+use ibrat_ports::Store;
 use ibrat_services::callflow::{
-    on_dial_action, on_status, on_voice, DialCallStatus, DialDecision, DialResult, IgnoreReason, StatusOutcome,
-    StatusUpdate, TwilioCallStatus, VoiceDecision, VoiceInput,
+    on_room_leg, on_status, on_voice, settle, HangupReason, IgnoreReason, RoomLeg, StatusOutcome, StatusUpdate,
+    TwilioCallStatus, VoiceDecision, VoiceInput,
 };
-use ibrat_services::dialing::{dial, DialOutcome, FinishOutcome};
-use ibrat_services::repo::{self, keys};
-use ibrat_services::{Config, Deps};
-
-struct Tel(AtomicU64);
-
-#[async_trait]
-impl Telephony for Tel {
-    async fn create_call(&self, _req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
-        let n = self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(PlacedCall { sid: format!("CA{n:032x}"), status: "queued".into() })
-    }
-    async fn fetch_call(&self, _sid: &str) -> Result<RemoteCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
-        Ok(())
-    }
-
-    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-
-    async fn list_calls_to(
-        &self,
-        _to: &str,
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<RemoteCall>, TelephonyError> {
-        Ok(Vec::new())
-    }
-}
-
-#[derive(Default)]
-struct Events(Mutex<Vec<Event>>);
-
-#[async_trait]
-impl EventPublisher for Events {
-    async fn publish(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
-struct H {
-    deps: Deps,
-    store: Arc<RedbStore>,
-    events: Arc<Events>,
-    clock: Arc<ManualClock>,
-}
-
-fn ms(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
-}
-
-impl H {
-    async fn new() -> H {
-        // Tuesday 11:00 in Tashkent: inside the default calling window.
-        let at = DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").unwrap().with_timezone(&Utc);
-        let manual = Arc::new(ManualClock::new(at));
-        let clock: Arc<dyn Clock> = manual.clone();
-        let store = Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone()));
-        let events = Arc::new(Events::default());
-        let mut config = Config::for_tests();
-        config.public_url = "https://dialer.example.com".into();
-        let deps = Deps {
-            store: store.clone(),
-            queue: Arc::new(MemQueue::new()),
-            events: events.clone(),
-            connections: Arc::new(NoConnections),
-            telephony: Arc::new(Tel(AtomicU64::new(1))),
-            blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-callflow-tests"), "http://127.0.0.1/")),
-            clock,
-            config: Arc::new(config),
-        };
-        let mut s = Settings::default();
-        s.pacing.calls_per_second = 100;
-        repo::settings::put(store.as_ref(), &s).await.unwrap();
-        H { deps, store, events, clock: manual }
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.deps.clock.now()
-    }
-
-    /// An available salesperson, idle since `idle_secs` ago.
-    async fn salesperson(&self, n: u32, idle_secs: i64) -> UserId {
-        let id = UserId::new();
-        let since = ms(self.now() - Duration::seconds(idle_secs));
-        let rec = repo::users::UserRecord {
-            user: User {
-                id: id.clone(),
-                name: format!("Sales {n}"),
-                email: Email::parse(&format!("sales{n}@example.com")).unwrap(),
-                phone: Some(Phone::parse(&format!("+99891{n:07}"), Region::default()).unwrap()),
-                role: Role::Salesperson,
-                active: true,
-                availability: Availability::Available,
-                availability_since: since,
-                created_at: since,
-                updated_at: since,
-            },
-            password_hash: "$argon2id$test".into(),
-        };
-        repo::users::create(self.store.as_ref(), &rec).await.unwrap();
-        id
-    }
-
-    /// A queued lead, dialed at once by the real dialer.
-    async fn placed_call(&self, n: u32) -> (Lead, CallId) {
-        let phone = Phone::parse(&format!("+99890{n:07}"), Region::default()).unwrap();
-        let now = ms(self.now());
-        let lead = Lead {
-            id: LeadId::for_phone(&phone),
-            name: format!("Lead {n}"),
-            phone,
-            email: None,
-            priority: Priority::Medium,
-            status: LeadStatus::Queued,
-            attempts: 0,
-            next_attempt_at: Some(now - Duration::minutes(1)),
-            callback: false,
-            timezone: Some("Asia/Tashkent".into()),
-            notes: String::new(),
-            custom: BTreeMap::new(),
-            import_id: None,
-            import_line: None,
-            last_call_id: None,
-            salesperson_id: None,
-            hold_reason: None,
-            created_at: now - Duration::hours(1),
-            updated_at: now - Duration::hours(1),
-            version: 1,
-        };
-        self.store.put(repo::leads::to_item(&lead), None).await.unwrap();
-        match dial(&self.deps, &lead.id, true).await.unwrap() {
-            DialOutcome::Placed { call_id, .. } => (lead, call_id),
-            other => panic!("not placed: {other:?}"),
-        }
-    }
-
-    async fn user(&self, id: &UserId) -> (Availability, Option<String>) {
-        let item = self.store.get(&keys::user(id)).await.unwrap().unwrap();
-        (Availability::parse(item.s("availability").unwrap()).unwrap(), item.s("current_call_id").map(str::to_owned))
-    }
-}
+use ibrat_services::dialing::{handle_message, FinishOutcome, MessageOutcome};
+use ibrat_services::messages::QueueMessage;
+use ibrat_services::repo;
 
 fn update(status: TwilioCallStatus, seq: u32) -> StatusUpdate {
     StatusUpdate { sequence: Some(seq), ..StatusUpdate::new(status) }
+}
+
+fn person(sid: &str) -> VoiceInput {
+    VoiceInput { answered_by: None, call_sid: Some(sid.to_owned()) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -189,27 +46,33 @@ async fn simultaneous_answers_never_share_a_salesperson() {
             tokio::spawn(async move { (id.clone(), on_voice(&deps, &id, VoiceInput::default()).await.unwrap()) })
         })
         .collect();
-    let mut bridged = Vec::new();
+    let mut routed = Vec::new();
     let mut abandoned = 0;
     for t in tasks {
         match t.await.unwrap() {
-            (id, VoiceDecision::BridgeTo(b)) => bridged.push((id, b.salesperson_id)),
-            (_, VoiceDecision::Abandon { .. }) => abandoned += 1,
+            (id, VoiceDecision::JoinRoom(j)) => routed.push((id, j.salesperson_id)),
+            (_, VoiceDecision::Abandon { message }) => {
+                assert!(message.contains("Ibrat") && message.contains("+998712000000"), "{message}");
+                abandoned += 1;
+            }
             (_, other) => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!((bridged.len(), abandoned), (2, 4), "{bridged:?}");
-    let people: HashSet<_> = bridged.iter().map(|(_, sp)| sp.clone()).collect();
+    assert_eq!((routed.len(), abandoned), (2, 4), "{routed:?}");
+    let people: HashSet<_> = routed.iter().map(|(_, sp)| sp.clone()).collect();
     assert_eq!(people, HashSet::from([a.clone(), b.clone()]));
-    for (call_id, sp) in &bridged {
+    for (call_id, sp) in &routed {
         assert_eq!(h.user(sp).await, (Availability::OnCall, Some(call_id.to_string())));
-        let call = repo::calls::get(h.store.as_ref(), call_id).await.unwrap().unwrap();
+        let call = h.call(call_id).await;
         assert_eq!((call.status, call.salesperson_id.as_ref()), (CallStatus::Bridged, Some(sp)));
+        assert_eq!(call.connected_at, None, "routed is not connected");
     }
-    // Every abandoned call is finished, its lead rescheduled urgently.
-    for id in calls.iter().filter(|id| !bridged.iter().any(|(b, _)| b == *id)) {
-        let call = repo::calls::get(h.store.as_ref(), id).await.unwrap().unwrap();
+    // Every abandoned call is finished with its safe-harbor time, its lead
+    // rescheduled urgently.
+    for id in calls.iter().filter(|id| !routed.iter().any(|(b, _)| b == *id)) {
+        let call = h.call(id).await;
         assert_eq!(call.status, CallStatus::Abandoned);
+        assert!(call.safe_harbor_at.is_some() && call.answered_at.is_some());
         let lead = repo::leads::get(h.store.as_ref(), &call.lead_id).await.unwrap().unwrap();
         assert_eq!((lead.status, lead.priority), (LeadStatus::RetryScheduled, Priority::Urgent));
     }
@@ -217,27 +80,69 @@ async fn simultaneous_answers_never_share_a_salesperson() {
 }
 
 #[tokio::test]
-async fn the_longest_idle_salesperson_is_told_first_then_bridged() {
+async fn only_a_salesperson_whose_line_is_up_is_routed() {
+    let h = H::new().await;
+    let _no_line = h.salesperson_without_line(1, 900).await;
+    let with_line = h.salesperson(2, 10).await;
+    let (_, call_id) = h.placed_call(1).await;
+    let decision = on_voice(&h.deps, &call_id, VoiceInput::default()).await.unwrap();
+    let VoiceDecision::JoinRoom(join) = decision else { panic!("{decision:?}") };
+    assert_eq!(join.salesperson_id, with_line, "the longer-idle one has no open line");
+    let (_, second) = h.placed_call(2).await;
+    let decision = on_voice(&h.deps, &second, VoiceInput::default()).await.unwrap();
+    assert!(matches!(decision, VoiceDecision::Abandon { .. }), "{decision:?}");
+}
+
+#[tokio::test]
+async fn the_longest_idle_salesperson_gets_the_screen_pop_then_the_lead() {
     let h = H::new().await;
     let _recent = h.salesperson(1, 10).await;
     let oldest = h.salesperson(2, 900).await;
     let _middle = h.salesperson(3, 300).await;
-    let (lead, call_id) = h.placed_call(1).await;
-    let decision = on_voice(&h.deps, &call_id, VoiceInput::default()).await.unwrap();
-    let VoiceDecision::BridgeTo(bridge) = decision else { panic!("{decision:?}") };
-    assert_eq!(bridge.salesperson_id, oldest);
-    assert_eq!(bridge.caller_id, lead.phone.as_str());
-    assert_eq!((bridge.timeout_secs, bridge.attempt), (15, 1));
-    let kinds: Vec<_> = h.events.0.lock().unwrap().iter().map(|e| e.type_name()).collect();
+    // An earlier call of this lead carries a disposition.
+    let (mut lead, call_id) = h.placed_call(1).await;
+    let mut old = ibrat_domain::Call::new(CallId::new(), lead.id.clone(), 0, ms(h.now() - Duration::days(1)));
+    old.status = CallStatus::Completed;
+    old.disposition = Some(Disposition::NotInterested);
+    h.store.put(repo::calls::to_item(&old), None).await.unwrap();
+    lead = repo::leads::get(h.store.as_ref(), &lead.id).await.unwrap().unwrap();
+    lead.custom.insert("city".into(), "Samarkand".into());
+    h.store.put(repo::leads::to_item(&lead), None).await.unwrap();
+
+    let sid = h.call(&call_id).await.twilio_sid.unwrap();
+    let decision = on_voice(&h.deps, &call_id, person(&sid)).await.unwrap();
+    let VoiceDecision::JoinRoom(join) = decision else { panic!("{decision:?}") };
+    assert_eq!((join.salesperson_id.clone(), join.room.clone()), (oldest.clone(), format!("agent-{oldest}")));
+    let kinds = h.kinds();
     let incoming = kinds.iter().position(|k| *k == "call_incoming").unwrap();
     let bridged = kinds.iter().position(|k| *k == "call_bridged").unwrap();
     assert!(incoming < bridged, "{kinds:?}");
-    let lead = repo::leads::get(h.store.as_ref(), &lead.id).await.unwrap().unwrap();
-    assert_eq!(lead.status, LeadStatus::InCall);
-    // A repeated voice request answers the same bridge and claims nobody else.
-    let again = on_voice(&h.deps, &call_id, VoiceInput::default()).await.unwrap();
-    assert_eq!(again, VoiceDecision::BridgeTo(bridge));
+    let pop = h.events().into_iter().find_map(|k| match k {
+        EventKind::CallIncoming { custom_fields, last_disposition, attempts, lead_name, .. } => {
+            Some((custom_fields, last_disposition, attempts, lead_name))
+        }
+        _ => None,
+    });
+    let (custom, last, attempts, name) = pop.unwrap();
+    assert_eq!(custom.get("city").map(String::as_str), Some("Samarkand"));
+    assert_eq!((last.as_deref(), attempts, name.as_str()), (Some("not_interested"), 1, "Lead 1"));
+    assert_eq!(repo::leads::get(h.store.as_ref(), &lead.id).await.unwrap().unwrap().status, LeadStatus::InCall);
+    assert!(h.call(&call_id).await.answered_at.is_some());
+    // A repeated voice request answers the same room and claims nobody else.
+    let again = on_voice(&h.deps, &call_id, person(&sid)).await.unwrap();
+    assert_eq!(again, VoiceDecision::JoinRoom(join));
     assert_eq!(repo::users::available(h.store.as_ref(), 10).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_voice_request_for_another_twilio_call_is_hung_up() {
+    let h = H::new().await;
+    h.salesperson(1, 60).await;
+    let (_, call_id) = h.placed_call(1).await;
+    let decision = on_voice(&h.deps, &call_id, person("CAffffffffffffffffffffffffffffffff")).await.unwrap();
+    assert_eq!(decision, VoiceDecision::Hangup { reason: HangupReason::SidMismatch });
+    let call = h.call(&call_id).await;
+    assert_eq!((call.status, call.salesperson_id), (CallStatus::Created, None));
 }
 
 #[tokio::test]
@@ -261,12 +166,12 @@ async fn replays_and_late_statuses_change_nothing() {
         out,
         StatusOutcome::Finished { status: CallStatus::NoAnswer, outcome: FinishOutcome::Finished { .. } }
     ));
-    let before = repo::calls::get(h.store.as_ref(), &call_id).await.unwrap().unwrap();
+    let before = h.call(&call_id).await;
     let again = on_status(&h.deps, &call_id, done).await.unwrap();
     assert!(matches!(again, StatusOutcome::Finished { outcome: FinishOutcome::AlreadyFinished, .. }));
     let late = on_status(&h.deps, &call_id, StatusUpdate::new(TwilioCallStatus::Ringing)).await.unwrap();
     assert_eq!(late, StatusOutcome::Ignored { reason: IgnoreReason::Stale });
-    assert_eq!(repo::calls::get(h.store.as_ref(), &call_id).await.unwrap().unwrap(), before);
+    assert_eq!(h.call(&call_id).await, before);
     assert!(matches!(
         on_status(&h.deps, &CallId::new(), update(TwilioCallStatus::Ringing, 1)).await.unwrap(),
         StatusOutcome::UnknownCall
@@ -276,48 +181,87 @@ async fn replays_and_late_statuses_change_nothing() {
 }
 
 #[tokio::test]
-async fn each_salesperson_leg_is_stamped_when_claimed_and_released() {
+async fn connected_only_when_the_lead_joins_and_over_when_it_leaves() {
     let h = H::new().await;
-    let first = h.salesperson(1, 900).await;
-    let second = h.salesperson(2, 300).await;
-    let (_, call_id) = h.placed_call(1).await;
-    let claimed_first = ms(h.now());
-    let decision = on_voice(&h.deps, &call_id, VoiceInput::default()).await.unwrap();
-    let VoiceDecision::BridgeTo(bridge) = decision else { panic!("{decision:?}") };
-    assert_eq!(bridge.salesperson_id, first);
-    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &first).await.unwrap();
-    assert_eq!(legs.len(), 1);
-    assert_eq!((&legs[0].call_id, legs[0].claimed_at, legs[0].released_at), (&call_id, claimed_first, None));
+    let sp = h.salesperson(1, 900).await;
+    let (lead, call_id) = h.placed_call(1).await;
+    let sid = h.call(&call_id).await.twilio_sid.unwrap();
+    let claimed = ms(h.now());
+    on_voice(&h.deps, &call_id, person(&sid)).await.unwrap();
+    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &sp).await.unwrap();
+    assert_eq!((&legs[0].call_id, legs[0].claimed_at, legs[0].released_at), (&call_id, claimed, None));
 
-    // The first salesperson misses it: away, their leg ends; the next one
-    // is claimed.
-    h.clock.advance(Duration::seconds(15));
-    let missed = ms(h.now());
-    let result = DialResult { dial_call_status: DialCallStatus::NoAnswer, dial_call_duration: None, attempt: Some(1) };
-    let decision = on_dial_action(&h.deps, &call_id, result).await.unwrap();
-    let DialDecision::BridgeTo(next) = decision else { panic!("{decision:?}") };
-    assert_eq!(next.salesperson_id, second);
-    assert_eq!(h.user(&first).await, (Availability::Away, None));
-    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &first).await.unwrap();
-    assert_eq!(legs[0].released_at, Some(missed));
-    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &second).await.unwrap();
-    assert_eq!((legs.len(), legs[0].claimed_at, legs[0].released_at), (1, missed, None));
+    // Another leg in the room (not this call's) changes nothing.
+    let stranger = on_room_leg(&h.deps, &sp, "CA00000000000000000000000000000bad", RoomLeg::Joined).await.unwrap();
+    assert_eq!(stranger, None);
+    assert_eq!(h.call(&call_id).await.connected_at, None);
 
-    // The call ends while the second one is still on it: finish_call sends
-    // them to wrap-up and ends their leg in the same transaction.
-    h.clock.advance(Duration::seconds(40));
-    let ended = ms(h.now());
-    let done = StatusUpdate { duration: Some(55), ..update(TwilioCallStatus::Completed, 5) };
+    h.clock.advance(Duration::milliseconds(400));
+    let joined = ms(h.now());
+    assert_eq!(on_room_leg(&h.deps, &sp, &sid, RoomLeg::Joined).await.unwrap(), Some(call_id.clone()));
+    assert_eq!(on_room_leg(&h.deps, &sp, &sid, RoomLeg::Joined).await.unwrap(), Some(call_id.clone()));
+    assert_eq!(h.call(&call_id).await.connected_at, Some(joined));
+    let connected = h.events().iter().filter(|k| matches!(k, EventKind::CallConnected { .. })).count();
+    assert_eq!(connected, 1, "a duplicate join emits nothing");
+
+    h.clock.advance(Duration::seconds(75));
+    let left = ms(h.now());
+    assert_eq!(on_room_leg(&h.deps, &sp, &sid, RoomLeg::Left).await.unwrap(), Some(call_id.clone()));
+    let call = h.call(&call_id).await;
+    assert_eq!(
+        (call.status, call.outcome, call.talk_secs),
+        (CallStatus::Completed, Some(CallOutcome::Connected), Some(75))
+    );
+    assert_eq!(h.user(&sp).await, (Availability::WrapUp, None));
+    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &sp).await.unwrap();
+    assert_eq!(legs[0].released_at, Some(left));
+    assert_eq!(repo::leads::get(h.store.as_ref(), &lead.id).await.unwrap().unwrap().status, LeadStatus::Completed);
+    // The final status afterwards is a duplicate.
+    let done =
+        StatusUpdate { call_sid: Some(sid.clone()), duration: Some(76), ..update(TwilioCallStatus::Completed, 5) };
     let out = on_status(&h.deps, &call_id, done).await.unwrap();
-    assert!(matches!(out, StatusOutcome::Finished { outcome: FinishOutcome::Finished { .. }, .. }), "{out:?}");
-    assert_eq!(h.user(&second).await, (Availability::WrapUp, None));
-    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &second).await.unwrap();
-    assert_eq!(legs[0].released_at, Some(ended));
+    assert!(matches!(out, StatusOutcome::Finished { outcome: FinishOutcome::AlreadyFinished, .. }), "{out:?}");
+    assert_eq!(h.call(&call_id).await.talk_secs, Some(75));
+}
 
-    // A late dial result for the second leg changes nothing.
-    let result =
-        DialResult { dial_call_status: DialCallStatus::Completed, dial_call_duration: Some(50), attempt: Some(2) };
-    on_dial_action(&h.deps, &call_id, result).await.unwrap();
-    let legs = repo::calls::salesperson_legs(h.store.as_ref(), &second).await.unwrap();
-    assert_eq!(legs[0].released_at, Some(ended));
+#[tokio::test]
+async fn a_final_status_before_the_join_never_closes_the_call_as_connected() {
+    let h = H::new().await;
+    let sp = h.salesperson(1, 900).await;
+    // Reordered: the final status comes first, the join later.
+    let (_, late_join) = h.placed_call(1).await;
+    let sid = h.call(&late_join).await.twilio_sid.unwrap();
+    on_voice(&h.deps, &late_join, person(&sid)).await.unwrap();
+    h.clock.advance(Duration::seconds(30));
+    let done =
+        StatusUpdate { call_sid: Some(sid.clone()), duration: Some(30), ..update(TwilioCallStatus::Completed, 4) };
+    let out = on_status(&h.deps, &late_join, done).await.unwrap();
+    assert_eq!(out, StatusOutcome::Ignored { reason: IgnoreReason::AwaitingRoom });
+    assert_eq!(h.call(&late_join).await.status, CallStatus::Bridged);
+    on_room_leg(&h.deps, &sp, &sid, RoomLeg::Joined).await.unwrap();
+    let body = QueueMessage::SettleCall { call_id: late_join.clone() }.to_body();
+    let settled = handle_message(&h.deps, &body).await.unwrap();
+    assert!(matches!(settled, MessageOutcome::Settled { outcome: FinishOutcome::Finished { .. }, .. }), "{settled:?}");
+    assert_eq!(h.call(&late_join).await.outcome, Some(CallOutcome::Connected));
+
+    // No join ever: the person never reached anyone, so it is abandoned.
+    h.clock.advance(Duration::seconds(60));
+    let sp2 = h.salesperson(2, 1).await;
+    let (lead, never) = h.placed_call(2).await;
+    let sid = h.call(&never).await.twilio_sid.unwrap();
+    let decision = on_voice(&h.deps, &never, person(&sid)).await.unwrap();
+    assert!(matches!(decision, VoiceDecision::JoinRoom(ref j) if j.salesperson_id == sp2), "{decision:?}");
+    let done = StatusUpdate { call_sid: Some(sid), duration: Some(3), ..update(TwilioCallStatus::Completed, 4) };
+    assert_eq!(
+        on_status(&h.deps, &never, done).await.unwrap(),
+        StatusOutcome::Ignored { reason: IgnoreReason::AwaitingRoom }
+    );
+    assert!(matches!(settle(&h.deps, &never).await.unwrap(), FinishOutcome::Finished { .. }));
+    let call = h.call(&never).await;
+    assert_eq!((call.status, call.connected_at), (CallStatus::Abandoned, None));
+    assert_eq!(h.user(&sp2).await.0, Availability::WrapUp);
+    let lead = repo::leads::get(h.store.as_ref(), &lead.id).await.unwrap().unwrap();
+    assert_eq!((lead.status, lead.priority), (LeadStatus::RetryScheduled, Priority::Urgent));
+    // Settling again is harmless.
+    assert_eq!(settle(&h.deps, &never).await.unwrap(), FinishOutcome::AlreadyFinished);
 }

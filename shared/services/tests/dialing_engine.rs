@@ -286,7 +286,8 @@ async fn abandoned_leads_become_urgent_and_connected_ones_complete() {
     assert_eq!(handle_message(&h.deps, &wrap).await.unwrap(), MessageOutcome::WrapUpStale { user_id: sp[0].clone() });
 }
 
-/// What callflow does when a call is answered (and bridged to `sp`).
+/// What callflow does when a call is answered (and, with `sp`, routed to
+/// that salesperson's room, the lead's leg seen joining it).
 async fn answer(h: &Harness, call_id: &CallId, sp: Option<&UserId>) {
     let call = repo::calls::get(h.store.as_ref(), call_id).await.unwrap().unwrap();
     let mut lead = h.get_lead(&call.lead_id).await;
@@ -295,7 +296,9 @@ async fn answer(h: &Harness, call_id: &CallId, sp: Option<&UserId>) {
     c.answered_at = Some(ms(h.now()));
     c.salesperson_id = sp.cloned();
     if sp.is_some() {
+        // Routed into the salesperson's room, and the lead's join was seen.
         c.bridged_at = Some(ms(h.now()));
+        c.connected_at = Some(ms(h.now()));
     }
     let mut ops = vec![repo::calls::save_op(&mut c)];
     lead.status = LeadStatus::InCall;
@@ -415,10 +418,12 @@ async fn recovery_finishes_or_requeues_calls_nobody_heard_about() {
     assert_eq!(h.get_lead(&leads[2]).await.status, LeadStatus::Dialing);
     assert_eq!(h.in_flight().await, 2);
 
-    // Later, with a short threshold, the call with fresh progress is checked too.
+    // Later, with a short threshold, the call with fresh progress is checked
+    // too; the one found in progress a moment ago is not asked about again
+    // within its interval.
     let opts = RecoveryOptions { stale_after: Duration::minutes(1), ..RecoveryOptions::default() };
     let r = reconcile_with(&h.deps, &opts).await.unwrap();
-    assert_eq!((r.finished, r.still_active), (1, 1), "{r:?}");
+    assert_eq!((r.checked, r.finished, r.still_active), (1, 1, 0), "{r:?}");
     let c3 = repo::calls::get(h.store.as_ref(), &calls[3].0).await.unwrap().unwrap();
     assert_eq!(c3.status, CallStatus::Failed, "answered but never bridged: retried");
 

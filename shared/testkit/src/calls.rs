@@ -14,7 +14,8 @@ pub struct CallBuilder(Call);
 
 /// A call of `lead` in `status`, created at `at`, with the timestamps and
 /// outcome that status implies (a bridged or completed call rang 5 s; a
-/// completed one talked 120 s and is connected).
+/// completed one talked 120 s and is connected, joined at `at`; an abandoned
+/// one heard the safe-harbor message at `at`).
 pub fn call(lead: &Lead, status: CallStatus, at: DateTime<Utc>) -> CallBuilder {
     let at = ms(at);
     let reached = |s: CallStatus| status_rank(status) >= status_rank(s);
@@ -50,7 +51,11 @@ pub fn call(lead: &Lead, status: CallStatus, at: DateTime<Utc>) -> CallBuilder {
         ringing_at: reached(CallStatus::Ringing).then_some(at),
         answered_at: answered.then_some(at),
         bridged_at: (talked || status == CallStatus::Bridged).then_some(at),
+        connected_at: talked.then_some(at),
+        safe_harbor_at: (status == CallStatus::Abandoned).then_some(at),
         ended_at: ended.then(|| if talked { at + Duration::seconds(120) } else { at }),
+        placement_unknown_at: None,
+        dispositions: Vec::new(),
         last_sequence: None,
         version: 1,
     })

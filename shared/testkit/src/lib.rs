@@ -10,10 +10,13 @@
 //!   every request, a recording publisher, a recording in-memory queue.
 //! - [`people`], [`leads`], [`calls`]: builders for users, salespeople idle
 //!   since an instant, leads queued at an instant, calls in each state.
+//! - [`crash`]: a store that stops writing from its `n`th write on (crash
+//!   points between two writes).
 //! - [`lambda`]: Lambda event fixtures loaded from files.
 //! - [`moto`] (feature `moto`): the AWS emulator and the serialising proxy.
 
 pub mod calls;
+pub mod crash;
 pub mod deps;
 pub mod events;
 pub mod lambda;
@@ -28,10 +31,11 @@ pub mod telephony;
 pub mod time;
 
 pub use calls::call;
+pub use crash::CrashingStore;
 pub use deps::{test_config, TestDeps, TestDepsBuilder, PUBLIC_URL};
 pub use events::RecordingEvents;
 pub use leads::{lead, lead_phone, LeadBuilder, TASHKENT};
-pub use people::{password_hash, salesperson, user, UserBuilder, PASSWORD};
+pub use people::{open_line, password_hash, salesperson, user, UserBuilder, PASSWORD};
 pub use queue::RecordingQueue;
 pub use telephony::{FakeTelephony, PlacedRecord, TelephonyRequest};
 pub use time::{inside_window, ms, outside_window, utc, TestClock};

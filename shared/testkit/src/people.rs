@@ -1,12 +1,14 @@
 //! Users as tests want them: salespeople idle since an instant, admins,
-//! offline users; stored straight into the table.
+//! offline users, salespeople on an open line; stored straight into the
+//! table.
 
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use ibrat_domain::{Availability, Email, Phone, Region, Role, User, UserId};
+use ibrat_domain::{AgentSession, Availability, Email, LineState, Phone, Region, Role, User, UserId};
 use ibrat_ports::Store;
 use ibrat_services::auth::password;
+use ibrat_services::repo::sessions;
 use ibrat_services::repo::users::{self, UserRecord};
 
 use crate::time::ms;
@@ -120,4 +122,17 @@ impl UserBuilder {
         users::create(store, &self.record()).await.expect("the test user is stored");
         self.user
     }
+}
+
+/// Gives `user` an agent session whose line has been up since `up_since`
+/// (their phone answered and their leg is in their room), so routing may
+/// give them calls. The leg's SID is `agent_sid`.
+pub async fn open_line(store: &dyn Store, user: &UserId, up_since: DateTime<Utc>, agent_sid: &str) -> AgentSession {
+    let up_since = ms(up_since);
+    let mut session = AgentSession::connecting(user.clone(), up_since - chrono::Duration::seconds(5));
+    session.line = LineState::Up;
+    session.line_up_at = Some(up_since);
+    session.agent_call_sid = Some(agent_sid.to_owned());
+    store.put(sessions::to_item(&session), None).await.expect("the test session is stored");
+    session
 }

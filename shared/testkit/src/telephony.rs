@@ -1,6 +1,7 @@
 //! A scripted telephony double. It numbers the SIDs it hands out, records
 //! every request (and the instant of each placed call), refuses the next
-//! calls with scripted errors or every call when told to, can take its
+//! calls with scripted errors or every call when told to (or places one and
+//! then loses the answer, as a timeout after Twilio acted), can take its
 //! time answering the next calls (on tokio's clock), and answers
 //! reconciliation reads from scripted remote states.
 
@@ -37,11 +38,12 @@ pub struct FakeTelephony {
     refuse_all: AtomicBool,
     requests: Mutex<Vec<TelephonyRequest>>,
     placed: Mutex<Vec<PlacedRecord>>,
-    /// Errors returned by the next `create_call`s, in order.
-    failures: Mutex<VecDeque<TelephonyError>>,
+    /// What the next `create_call`s do instead of succeeding, in order.
+    failures: Mutex<VecDeque<Scripted>>,
     /// How long the next `create_call`s take to answer, in order.
     delays: Mutex<VecDeque<std::time::Duration>>,
-    /// What `fetch_call` answers, by SID (absent: not found).
+    /// What `fetch_call` answers, by SID (absent: `queued` for a call placed
+    /// here, not found otherwise).
     remote: Mutex<HashMap<String, RemoteCall>>,
     /// Calls placed and not yet finished, for tests that count them down.
     pub active: AtomicI64,
@@ -49,6 +51,14 @@ pub struct FakeTelephony {
     pub max_active: AtomicI64,
     /// Every `create_call`, refused or not.
     pub create_attempts: AtomicU64,
+}
+
+/// A scripted `create_call`.
+enum Scripted {
+    /// Refused with this error; nothing placed.
+    Refuse(TelephonyError),
+    /// Placed, then the answer is lost (`Ambiguous`).
+    PlaceThenLose,
 }
 
 /// The SID the double gives its `n`th placed call (from 1).
@@ -82,7 +92,13 @@ impl FakeTelephony {
 
     /// The next `create_call`s fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = TelephonyError>) {
-        lock(&self.failures).extend(errors);
+        lock(&self.failures).extend(errors.into_iter().map(Scripted::Refuse));
+    }
+
+    /// The next `create_call` places the call, then answers `Ambiguous` (a
+    /// timeout after Twilio acted).
+    pub fn place_then_lose_next(&self) {
+        lock(&self.failures).push_back(Scripted::PlaceThenLose);
     }
 
     /// The next `create_call`s take these long to answer (a sleep on
@@ -110,6 +126,12 @@ impl FakeTelephony {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Twilio's status of a call from now on (what `fetch_call` and
+    /// `list_calls_to` report).
+    pub fn set_status(&self, sid: &str, status: &str) {
+        self.set_remote(sid, status, None, None);
     }
 
     /// What `fetch_call(sid)` answers from now on.
@@ -142,23 +164,43 @@ impl Telephony for FakeTelephony {
         if self.refuse_all.load(Ordering::SeqCst) {
             return Err(TelephonyError::Unavailable("telephony is not used in this test".into()));
         }
-        if let Some(e) = lock(&self.failures).pop_front() {
+        let scripted = lock(&self.failures).pop_front();
+        if let Some(Scripted::Refuse(e)) = scripted {
             return Err(e);
         }
         let sid = sid(self.next.fetch_add(1, Ordering::SeqCst));
         let active = self.active.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_active.fetch_max(active, Ordering::SeqCst);
         lock(&self.placed).push(PlacedRecord { req: req.clone(), at: self.clock.now(), sid: sid.clone() });
-        Ok(PlacedCall { sid, status: "queued".into() })
+        match scripted {
+            Some(Scripted::PlaceThenLose) => Err(TelephonyError::Ambiguous("timed out after sending".into())),
+            _ => Ok(PlacedCall { sid, status: "queued".into() }),
+        }
     }
 
     async fn fetch_call(&self, sid: &str) -> Result<RemoteCall, TelephonyError> {
         lock(&self.requests).push(TelephonyRequest::Fetch(sid.to_owned()));
-        lock(&self.remote).get(sid).cloned().ok_or(TelephonyError::NotFound)
+        if let Some(call) = lock(&self.remote).get(sid) {
+            return Ok(call.clone());
+        }
+        // A call placed here and never scripted is still queued.
+        let placed = lock(&self.placed);
+        let p = placed.iter().find(|p| p.sid == sid).ok_or(TelephonyError::NotFound)?;
+        Ok(RemoteCall {
+            sid: p.sid.clone(),
+            status: "queued".into(),
+            answered_by: None,
+            duration_secs: None,
+            to: Some(p.req.to.clone()),
+            created_at: Some(p.at),
+        })
     }
 
     async fn end_call(&self, sid: &str) -> Result<(), TelephonyError> {
         lock(&self.requests).push(TelephonyRequest::End(sid.to_owned()));
+        if lock(&self.placed).iter().any(|p| p.sid == sid) {
+            self.set_status(sid, "completed");
+        }
         Ok(())
     }
 
@@ -170,12 +212,13 @@ impl Telephony for FakeTelephony {
     async fn list_calls_to(&self, to: &str, since: DateTime<Utc>) -> Result<Vec<RemoteCall>, TelephonyError> {
         lock(&self.requests).push(TelephonyRequest::ListTo(to.to_owned(), since));
         let placed = lock(&self.placed);
+        let remote = lock(&self.remote);
         let mut found: Vec<RemoteCall> = placed
             .iter()
             .filter(|p| p.req.to == to && p.at >= since)
             .map(|p| RemoteCall {
                 sid: p.sid.clone(),
-                status: "queued".into(),
+                status: remote.get(&p.sid).map_or_else(|| "queued".to_owned(), |r| r.status.clone()),
                 answered_by: None,
                 duration_secs: None,
                 to: Some(p.req.to.clone()),

@@ -5,16 +5,39 @@ use quick_xml::escape::escape;
 
 const HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
-/// Rings a salesperson and bridges them to the caller. `caller_id` is the
-/// lead's number so the salesperson sees who is on the line; `action` is
-/// requested when the salesperson's leg ends.
-pub fn bridge(salesperson_phone: &str, caller_id: &str, timeout_secs: u32, action: &str, record: bool) -> String {
+/// Rings a phone and bridges it to the caller (`<Dial><Number>`).
+/// `caller_id` is shown to the callee; `action` is requested when the
+/// callee's leg ends. The dialer puts leads in rooms instead; the simulator
+/// plays this form too, as Twilio does.
+pub fn bridge(phone: &str, caller_id: &str, timeout_secs: u32, action: &str, record: bool) -> String {
     let record = if record { r#" record="record-from-answer-dual""# } else { "" };
     format!(
         r#"{HEAD}<Response><Dial callerId="{}" timeout="{timeout_secs}" action="{}" method="POST" answerOnBridge="true"{record}><Number>{}</Number></Dial></Response>"#,
         escape(caller_id),
         escape(action),
-        escape(salesperson_phone),
+        escape(phone),
+    )
+}
+
+/// Holds a salesperson in their own room for the whole session: the room
+/// starts with them and ends when they leave, no beeps, silence while
+/// alone. `status_callback` receives the room's start, end, join and leave.
+pub fn agent_room(room: &str, status_callback: &str) -> String {
+    format!(
+        r#"{HEAD}<Response><Dial><Conference startConferenceOnEnter="true" endConferenceOnExit="true" beep="false" waitUrl="" statusCallback="{}" statusCallbackEvent="start end join leave">{}</Conference></Dial></Response>"#,
+        escape(status_callback),
+        escape(room),
+    )
+}
+
+/// Puts a lead's leg in a salesperson's room; leaving it does not end the
+/// room (the salesperson stays on their line). `status_callback` receives
+/// the lead's join and leave.
+pub fn lead_room(room: &str, status_callback: &str) -> String {
+    format!(
+        r#"{HEAD}<Response><Dial><Conference startConferenceOnEnter="true" endConferenceOnExit="false" beep="false" statusCallback="{}" statusCallbackEvent="join leave">{}</Conference></Dial></Response>"#,
+        escape(status_callback),
+        escape(room),
     )
 }
 
@@ -31,7 +54,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bridge_dials_the_salesperson_with_the_leads_number() {
+    fn bridge_dials_the_number_with_the_callers_id() {
         let xml = bridge("+998901112233", "+998935556677", 20, "https://h/twilio/dial?call_id=x&a=1", true);
         assert!(xml.starts_with(HEAD));
         assert!(xml.contains(r#"callerId="+998935556677""#));
@@ -41,6 +64,23 @@ mod tests {
         assert!(xml.contains("record-from-answer-dual"));
         assert!(xml.contains("<Number>+998901112233</Number>"));
         assert!(!bridge("+1", "+2", 20, "a", false).contains("record="));
+    }
+
+    #[test]
+    fn rooms_follow_the_contract() {
+        let agent = agent_room("agent-us_1", "https://h/twilio/conference");
+        assert_eq!(
+            agent,
+            format!(
+                r#"{HEAD}<Response><Dial><Conference startConferenceOnEnter="true" endConferenceOnExit="true" beep="false" waitUrl="" statusCallback="https://h/twilio/conference" statusCallbackEvent="start end join leave">agent-us_1</Conference></Dial></Response>"#
+            )
+        );
+        let lead = lead_room("agent-us_1", "https://h/twilio/conference?a=1&b=2");
+        assert!(lead.contains(r#"endConferenceOnExit="false""#));
+        assert!(lead.contains(r#"statusCallbackEvent="join leave""#));
+        assert!(lead.contains(r#"statusCallback="https://h/twilio/conference?a=1&amp;b=2""#));
+        assert!(lead.contains(">agent-us_1</Conference>"));
+        assert!(lead_room("<x>", "u").contains("&lt;x&gt;"));
     }
 
     #[test]

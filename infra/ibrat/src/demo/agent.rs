@@ -1,6 +1,7 @@
 //! A simulated salesperson, using the real client APIs: signs in over REST,
-//! connects to `/ws?token=`, says it is available, keeps pinging, and
-//! records a disposition after each of its calls ends. Reconnects (with a
+//! connects to `/ws?token=`, starts an agent session (the simulator answers
+//! its phone and holds it in its room, where it is ready), keeps pinging,
+//! and records a disposition after each of its calls ends. Reconnects (with a
 //! fresh sign-in) whenever the socket drops, until the system stops.
 
 use std::time::Duration;
@@ -61,9 +62,7 @@ impl Agent {
         let (socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
         let (mut tx, mut rx) = socket.split();
         let send = |v: Value| Message::text(v.to_string());
-        tx.send(send(json!({ "action": "set_availability", "availability": "available" })))
-            .await
-            .map_err(|e| e.to_string())?;
+        tx.send(send(json!({ "action": "start_session" }))).await.map_err(|e| e.to_string())?;
         tracing::info!(agent = %self.email, "demo salesperson online");
         let mut pings = tokio::time::interval(PING_EVERY);
         loop {
@@ -92,13 +91,13 @@ impl Agent {
 }
 
 /// The message to send in answer to an event, if any: a disposition once
-/// one of my calls has ended, and "available again" when a missed call made
-/// me away (as a person back at their desk would).
+/// one of my calls has ended, and a new session when my line ended (as a
+/// person would call back in).
 fn react(me: &str, text: &str) -> Option<Value> {
     let event: Value = serde_json::from_str(text).ok()?;
     match event["type"].as_str()? {
-        "user_availability" if event["user_id"].as_str() == Some(me) && event["availability"] == "away" => {
-            Some(json!({ "action": "set_availability", "availability": "available" }))
+        "session_updated" if event["user_id"].as_str() == Some(me) && event["line"] == "ended" => {
+            Some(json!({ "action": "start_session" }))
         }
         "call_completed" if event["salesperson_id"].as_str() == Some(me) => {
             let outcome = if rand::thread_rng().gen_bool(0.4) { "interested" } else { "not_interested" };
@@ -133,10 +132,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missed_call_brings_me_back() {
-        let away = r#"{"type":"user_availability","user_id":"me","availability":"away"}"#;
-        assert_eq!(react("me", away).expect("a reply")["availability"], "available");
-        assert!(react("me", r#"{"type":"user_availability","user_id":"other","availability":"away"}"#).is_none());
-        assert!(react("me", r#"{"type":"user_availability","user_id":"me","availability":"wrap_up"}"#).is_none());
+    fn a_lost_line_is_called_back_in() {
+        let ended = r#"{"type":"session_updated","user_id":"me","line":"ended","ended_reason":"line_lost"}"#;
+        assert_eq!(react("me", ended).expect("a reply")["action"], "start_session");
+        assert!(react("me", r#"{"type":"session_updated","user_id":"other","line":"ended"}"#).is_none());
+        assert!(react("me", r#"{"type":"session_updated","user_id":"me","line":"up"}"#).is_none());
     }
 }

@@ -25,6 +25,7 @@ pub mod exports;
 pub mod extract;
 pub mod imports;
 pub mod leads;
+pub mod session;
 pub mod settings;
 pub mod users;
 
@@ -115,6 +116,10 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::POST, "/api/users/{id}/password", Admin, || post(account::reset_password)),
     route(Method::GET, "/api/users/{id}/stats", Admin, || get(users::stats)),
     route(Method::PUT, "/api/users/{id}/availability", Owner, || put(users::set_availability)),
+    route(Method::POST, "/api/session", Authenticated, || post(session::start)),
+    route(Method::GET, "/api/session", Authenticated, || get(session::get)),
+    route(Method::DELETE, "/api/session", Authenticated, || delete(session::end)),
+    route(Method::POST, "/api/session/hangup", Authenticated, || post(session::hangup)),
     route(Method::GET, "/api/leads", Authenticated, || get(leads::list)),
     route(Method::POST, "/api/leads", Admin, || post(leads::create)),
     route(Method::GET, "/api/leads/stats/summary", Admin, || get(leads::summary)),
@@ -267,6 +272,7 @@ impl Modify for BearerScheme {
         account::login, account::refresh, account::logout, account::profile, account::update_profile,
         account::change_password, account::reset_password, account::register,
         users::list, users::get, users::update, users::deactivate, users::stats, users::set_availability,
+        session::start, session::get, session::end, session::hangup,
         leads::list, leads::create, leads::summary, leads::bulk_priority, leads::bulk_requeue, leads::get,
         leads::update, leads::delete,
         calls::list, calls::initiate, calls::get, calls::record_disposition,

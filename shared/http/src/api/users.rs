@@ -24,6 +24,7 @@ impl From<UserError> for ApiError {
             UserError::Validation(m) => ApiError::validation(m),
             UserError::Conflict(m) => ApiError::conflict(m),
             UserError::LastAdmin => ApiError::new(StatusCode::CONFLICT, "last_admin", UserError::LastAdmin.to_string()),
+            UserError::NoSession => ApiError::new(StatusCode::CONFLICT, "no_session", UserError::NoSession.to_string()),
             UserError::Store(s) => s.into(),
         }
     }

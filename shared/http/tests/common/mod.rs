@@ -12,18 +12,17 @@ use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use axum::Router;
 use bytes::Bytes;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use http_body_util::BodyExt;
 use ibrat_domain::{
-    Availability, Call, CallId, CallOutcome, CallStatus, Email, Event, Lead, LeadId, LeadStatus, Phone, Priority,
-    Region, Role, User, UserId,
+    Availability, Call, CallStatus, Email, Event, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, User, UserId,
 };
 use ibrat_http::AppState;
 use ibrat_local::{MemQueue, RedbStore};
 use ibrat_ports::{
     BlobError, BlobStore, CallInstruction, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue,
-    RemoteCall, Telephony, TelephonyError, WriteOp,
+    RemoteCall, Telephony, TelephonyError,
 };
 use ibrat_services::auth::{self, jwt, password};
 use ibrat_services::repo;
@@ -206,6 +205,18 @@ impl Harness {
         user
     }
 
+    /// Gives salesperson `user` an open line (their phone in their room), so
+    /// they may be available and routed.
+    pub async fn open_line(&self, user: &User) {
+        ibrat_testkit::open_line(
+            self.deps.store.as_ref(),
+            &user.id,
+            self.clock.now_utc(),
+            "CA00000000000000000000000000000a01",
+        )
+        .await;
+    }
+
     /// A valid access token for `user`.
     pub fn token(&self, user: &User) -> String {
         jwt::issue(self.secret(), &user.id, user.role, self.clock.now_utc(), StdDuration::from_secs(900))
@@ -250,32 +261,15 @@ impl Harness {
 
     /// A finished, connected call of `lead` taken by `salesperson`.
     pub async fn connected_call(&self, lead: &Lead, salesperson: &UserId) -> Call {
-        let now = self.clock.now_utc();
-        let call = Call {
-            id: CallId::new(),
-            lead_id: lead.id.clone(),
-            salesperson_id: Some(salesperson.clone()),
-            twilio_sid: Some(format!("CA{}", "1".repeat(32))),
-            status: CallStatus::Completed,
-            answered_by: None,
-            ring_secs: Some(5),
-            talk_secs: Some(120),
-            outcome: Some(CallOutcome::Connected),
-            disposition: None,
-            notes: None,
-            recording_url: None,
-            attempt: 1,
-            created_at: now,
-            initiated_at: Some(now),
-            ringing_at: Some(now),
-            answered_at: Some(now),
-            bridged_at: Some(now),
-            ended_at: Some(now + Duration::seconds(120)),
-            last_sequence: None,
-            version: 1,
-        };
-        let ops: Vec<WriteOp> = vec![repo::calls::create_op(&call), repo::calls::agent_link_op(&call, salesperson)];
-        self.deps.store.transact_write(ops).await.expect("call stored");
+        let store = self.deps.store.as_ref();
+        let call = ibrat_testkit::call(lead, CallStatus::Completed, self.clock.now_utc())
+            .salesperson(salesperson)
+            .store(store)
+            .await;
+        // It is the lead's latest call, as the dialer records it.
+        let mut lead = repo::leads::get(store, &lead.id).await.expect("read").expect("the lead is stored");
+        lead.last_call_id = Some(call.id.clone());
+        assert!(repo::leads::save(store, &mut lead).await.expect("saved"), "the lead changed meanwhile");
         call
     }
 

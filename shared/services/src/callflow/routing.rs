@@ -1,9 +1,12 @@
 //! Routing an answered call to a salesperson: the longest-idle available
-//! one (gsi3 `AVAILABLE`, ascending), claimed in one transaction that holds
-//! only while they are still available since the instant read, so two
-//! answers racing for one salesperson can never both win.
+//! one (gsi3 `AVAILABLE`, ascending) whose line is up, claimed in one
+//! transaction that holds only while they are still available since the
+//! instant read and their session's line is up, so two answers racing for
+//! one salesperson can never both win, and nobody without an open line is
+//! ever given a call.
 
-use ibrat_domain::{Availability, CallStatus, EventKind, Lead, Settings, UserId};
+use ibrat_domain::session::room_name;
+use ibrat_domain::{Availability, Call, CallStatus, EventKind, Lead, UserId};
 
 use super::error::CallflowError;
 use crate::context::Deps;
@@ -11,34 +14,18 @@ use crate::repo::calls::{CallChanges, CallRecord};
 use crate::repo::tx::Transaction;
 use crate::repo::{self, users::UserRecord};
 
-/// Dial this salesperson for the call: the TwiML `<Dial>` the HTTP layer
-/// answers with.
+/// Put the lead's leg in this salesperson's room: the TwiML `<Dial><Conference>`
+/// the HTTP layer answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bridge {
+pub struct RoomJoin {
     pub salesperson_id: UserId,
-    /// E.164 number to ring.
-    pub salesperson_phone: String,
-    /// The lead's number, so the salesperson sees who is calling.
-    pub caller_id: String,
-    /// Seconds to ring the salesperson (`settings.salesperson_ring_secs`).
-    pub timeout_secs: u32,
-    /// Record the conversation (`settings.record_calls`).
-    pub record: bool,
-    /// Which salesperson this is for the call (1 for the first); echoed back
-    /// in the dial action URL so late results for an earlier one are known.
-    pub attempt: u32,
+    /// The room (`agent-<user_id>`).
+    pub room: String,
 }
 
-impl Bridge {
-    pub(crate) fn new(user: &UserRecord, phone: &str, lead_phone: &str, settings: &Settings, attempt: u32) -> Self {
-        Bridge {
-            salesperson_id: user.user.id.clone(),
-            salesperson_phone: phone.to_owned(),
-            caller_id: lead_phone.to_owned(),
-            timeout_secs: settings.salesperson_ring_secs,
-            record: settings.record_calls,
-            attempt,
-        }
+impl RoomJoin {
+    pub(crate) fn new(salesperson: &UserId) -> Self {
+        RoomJoin { salesperson_id: salesperson.clone(), room: room_name(salesperson) }
     }
 }
 
@@ -47,7 +34,7 @@ impl Bridge {
 pub(crate) enum Claim {
     /// The salesperson is now `on_call` with this call, and the call is
     /// bridged to them; the record is the call as written.
-    Claimed { user: Box<UserRecord>, phone: String, record: Box<CallRecord> },
+    Claimed { user: Box<UserRecord>, record: Box<CallRecord> },
     /// Nobody available could be claimed.
     NobodyFree,
     /// The call changed since it was read (re-read and decide again).
@@ -61,17 +48,11 @@ const QUERIES: usize = 2;
 /// Retries of one candidate after a transaction conflict (not a condition).
 const CONFLICT_RETRIES: usize = 2;
 
-/// Claims the longest-idle available salesperson (not in `exclude`) for the
-/// call in `record` (read at its current version; it must be answered or
-/// bridged). `attempt` becomes the call's bridge counter. Bounded: a few
-/// queries and transactions, never a wait.
-pub(crate) async fn claim(
-    deps: &Deps,
-    record: &CallRecord,
-    exclude: &[UserId],
-    attempt: u32,
-) -> Result<Claim, CallflowError> {
-    let mut tried: Vec<UserId> = exclude.to_vec();
+/// Claims the longest-idle ready salesperson for the call in `record` (read
+/// at its current version; it must be answered). Bounded: a few queries and
+/// transactions, never a wait.
+pub(crate) async fn claim(deps: &Deps, record: &CallRecord) -> Result<Claim, CallflowError> {
+    let mut tried: Vec<UserId> = Vec::new();
     for _ in 0..QUERIES {
         let candidates = repo::users::available(deps.store.as_ref(), PAGE).await?;
         let fresh: Vec<UserRecord> = candidates.into_iter().filter(|c| !tried.contains(&c.user.id)).collect();
@@ -81,12 +62,8 @@ pub(crate) async fn claim(
         let mut lost_race = false;
         for candidate in fresh {
             tried.push(candidate.user.id.clone());
-            let Some(phone) = candidate.user.phone.as_ref().map(|p| p.as_str().to_owned()) else {
-                tracing::warn!(user_id = %candidate.user.id, "available salesperson has no phone number; skipped");
-                continue;
-            };
-            match try_claim(deps, record, &candidate, attempt).await? {
-                Attempt::Won(record) => return Ok(Claim::Claimed { user: Box::new(candidate), phone, record }),
+            match try_claim(deps, record, &candidate).await? {
+                Attempt::Won(record) => return Ok(Claim::Claimed { user: Box::new(candidate), record }),
                 Attempt::UserTaken => {
                     tracing::debug!(user_id = %candidate.user.id, "salesperson taken by another call; next");
                     lost_race = true;
@@ -108,20 +85,17 @@ enum Attempt {
 }
 
 /// The claim transaction for one candidate.
-async fn try_claim(
-    deps: &Deps,
-    record: &CallRecord,
-    candidate: &UserRecord,
-    attempt: u32,
-) -> Result<Attempt, CallflowError> {
+async fn try_claim(deps: &Deps, record: &CallRecord, candidate: &UserRecord) -> Result<Attempt, CallflowError> {
     let user_id = &candidate.user.id;
     for _ in 0..=CONFLICT_RETRIES {
         let now = deps.clock.now();
         let mut call = record.call.clone();
+        let attempt = record.bridge_attempts + 1;
         let mut tx = Transaction::new();
         let call_op = tx.push(repo::calls::update_op(&mut call, CallChanges::new().bridged_to(user_id, attempt, now)));
         tx.push(repo::users::claim_for_call_op(user_id, &call.id, candidate.user.availability_since, now));
         tx.push(repo::calls::agent_claim_op(&call, user_id, now));
+        tx.push(repo::sessions::line_is_up(user_id));
         match tx.commit(deps.store.as_ref()).await {
             Ok(()) => {
                 call.status = CallStatus::Bridged;
@@ -141,13 +115,14 @@ async fn try_claim(
     Err(CallflowError::Contention(format!("claiming salesperson {user_id} kept conflicting")))
 }
 
-/// Tells the salesperson who is coming (before their phone rings), then
-/// everyone that the call is bridged.
+/// Tells the salesperson who is coming (the screen pop, before the lead's
+/// audio reaches their room), then everyone that the call is routed.
 pub(crate) async fn announce(deps: &Deps, record: &CallRecord, user: &UserRecord, lead: Option<&Lead>) {
     let call = &record.call;
-    let (lead_name, lead_phone, notes, attempts) = match lead {
-        Some(l) => (l.name.clone(), l.phone.as_str().to_owned(), l.notes.clone(), l.attempts),
-        None => (String::new(), String::new(), String::new(), call.attempt),
+    let last_disposition = last_disposition(deps, call).await;
+    let (lead_name, lead_phone, notes, attempts, custom_fields) = match lead {
+        Some(l) => (l.name.clone(), l.phone.as_str().to_owned(), l.notes.clone(), l.attempts, l.custom.clone()),
+        None => (String::new(), String::new(), String::new(), call.attempt, Default::default()),
     };
     deps.emit(EventKind::CallIncoming {
         call_id: call.id.clone(),
@@ -157,6 +132,8 @@ pub(crate) async fn announce(deps: &Deps, record: &CallRecord, user: &UserRecord
         lead_phone,
         notes,
         attempts,
+        custom_fields,
+        last_disposition,
     })
     .await;
     deps.emit(EventKind::UserAvailability { user_id: user.user.id.clone(), availability: Availability::OnCall }).await;
@@ -166,4 +143,22 @@ pub(crate) async fn announce(deps: &Deps, record: &CallRecord, user: &UserRecord
         salesperson_id: user.user.id.clone(),
     })
     .await;
+}
+
+/// Calls of a lead looked at for its last disposition.
+const HISTORY: usize = 10;
+
+/// The outcome of the lead's most recent recorded disposition (on an
+/// earlier call), for the screen pop. Best effort: a failed read leaves it
+/// out rather than delaying the call.
+async fn last_disposition(deps: &Deps, call: &Call) -> Option<String> {
+    match repo::calls::for_lead(deps.store.as_ref(), &call.lead_id, HISTORY).await {
+        Ok(calls) => {
+            calls.iter().filter(|c| c.id != call.id).find_map(|c| c.disposition.as_ref()).map(|d| d.as_str().to_owned())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the lead's last disposition");
+            None
+        }
+    }
 }

@@ -80,6 +80,9 @@ pub enum IgnoreReason {
     NotTracked,
     /// The callback names another Twilio call than the one recorded.
     SidMismatch,
+    /// The lead's leg ended before its room events came; the call is
+    /// settled shortly (`SettleCall`) so a reordered join still counts.
+    AwaitingRoom,
 }
 
 /// What a status callback did.
@@ -143,13 +146,15 @@ async fn handle(deps: &Deps, call_id: &CallId, update: StatusUpdate) -> Result<S
             changes = changes.last_sequence(seq);
         }
         if let (None, Some(sid)) = (&call.twilio_sid, &update.call_sid) {
-            changes = changes.twilio_sid(sid.as_str());
+            // The placing request's answer was lost; Twilio has the call.
+            changes = changes.placement_resolved(sid);
         }
         match target {
             CallStatus::Initiated => changes = changes.initiated_at_once(now),
             CallStatus::Ringing => changes = changes.ringing_at_once(now),
             _ => {
-                changes = changes.answered_at_once(now);
+                // `answered_at` is when we learn a person answered (the
+                // voice request's verdict), not when the phone was picked up.
                 if let Some(a) = update.answered_by {
                     changes = changes.answered_by(a);
                 }
@@ -230,28 +235,36 @@ async fn finish(deps: &Deps, call_id: &CallId, update: &StatusUpdate) -> Result<
     if call.status.is_terminal() {
         return Ok(StatusOutcome::Finished { status: call.status, outcome: FinishOutcome::AlreadyFinished });
     }
+    if call.status == CallStatus::Bridged && call.connected_at.is_none() {
+        // Routed to a room but the join has not been seen: it may still be
+        // on its way (callbacks reorder), so the call is not closed now.
+        super::room::defer_end(deps, call_id).await?;
+        tracing::info!("final status before the room's join; settling shortly");
+        return Ok(StatusOutcome::Ignored { reason: IgnoreReason::AwaitingRoom });
+    }
     let status = final_status(call.status, call.answered_by, update);
     let now = deps.clock.now();
     let ring_secs = match (call.ring_secs, call.ringing_at) {
         (None, Some(rang)) => Some(secs_between(rang, call.answered_at.unwrap_or(now))),
         _ => None,
     };
+    let talk_secs = call.talk_secs.or(call.connected_at.map(|at| secs_between(at, now)));
     let end = CallEnd {
-        status,
         answered_by: update.answered_by.or(call.answered_by),
         ring_secs,
-        talk_secs: call.talk_secs,
+        talk_secs,
         duration_secs: update.duration,
         sequence: update.sequence,
-        invalid_number: false,
+        ..CallEnd::status(status)
     };
     let outcome = finish_call(deps, call_id, end).await?;
     Ok(StatusOutcome::Finished { status, outcome })
 }
 
 /// The terminal status a final callback stands for, given where the call
-/// is. `completed` means "connected" only when we bridged the call; a person
-/// we answered but never bridged was abandoned; a completed call we never
+/// is. `completed` means "connected" only for a routed call (and `finish_call`
+/// still makes it abandoned unless its room join was seen); a person we
+/// answered but never routed was abandoned; a completed call we never
 /// saw answered was a machine (when Twilio says so), a failure on our side
 /// (it was picked up but the voice webhook never ran) or, with no talk time
 /// at all, not answered.

@@ -1,13 +1,15 @@
-//! The voice webhook: the lead's phone was answered. A person is bridged to
-//! the longest-idle free salesperson; a machine is left a message or hung
-//! up on; with nobody free the call is abandoned with a short message.
+//! The voice webhook: the lead's phone was answered. A person is put in the
+//! room of the longest-idle ready salesperson (whose line is open, so they
+//! hear the person at once); a machine is left a message or hung up on; with
+//! nobody ready the person hears the safe-harbor message and the call is
+//! abandoned (the lead is called back soon, at top priority).
 
 use ibrat_domain::{AnsweredBy, CallId, CallOutcome, CallStatus, EventKind, Lead, LeadStatus, MachineAction, Settings};
 use tracing::Instrument;
 
-use super::common::{abandon_message, finished_outcome, is_machine, secs_between, MAX_ROUNDS};
+use super::common::{finished_outcome, is_machine, safe_harbor, secs_between, MAX_ROUNDS};
 use super::error::CallflowError;
-use super::routing::{announce, claim, Bridge, Claim};
+use super::routing::{announce, claim, Claim, RoomJoin};
 use crate::context::Deps;
 use crate::dialing::finish::{finish_call, CallEnd};
 use crate::repo::{self, calls::CallChanges, calls::CallRecord};
@@ -18,6 +20,9 @@ pub struct VoiceInput {
     /// Twilio's answering-machine verdict (None without detection: a person
     /// is assumed).
     pub answered_by: Option<AnsweredBy>,
+    /// Twilio's `CallSid`: checked against the call's, recorded when the
+    /// placing request's answer was lost.
+    pub call_sid: Option<String>,
 }
 
 /// Why the answer is a plain hang-up.
@@ -27,27 +32,31 @@ pub enum HangupReason {
     UnknownCall,
     /// The call has already ended.
     CallOver,
+    /// The request is for another Twilio call than the one recorded.
+    SidMismatch,
 }
 
 /// What to do with the answered call; the HTTP layer renders it as TwiML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VoiceDecision {
-    /// Dial this salesperson (`<Dial>` with the lead's number as caller id).
-    BridgeTo(Bridge),
+    /// Put the person in this salesperson's room.
+    JoinRoom(RoomJoin),
     /// A machine or fax answered: leave `voicemail` when set, then hang up.
     Machine { voicemail: Option<String> },
-    /// A person answered and nobody is free: say `message`, then hang up.
+    /// A person answered and nobody is ready: say the safe-harbor
+    /// `message`, then hang up.
     Abandon { message: String },
     /// Hang up politely.
     Hangup { reason: HangupReason },
 }
 
 /// Decides what an answered call does. For a person: the call is answered,
-/// the lead in call, and the longest-idle available salesperson claimed
+/// the lead in call, and the longest-idle ready salesperson claimed
 /// atomically (on a lost race the next one is tried); `CallIncoming` reaches
-/// that salesperson before this returns. Machines finish the call as
-/// `machine`; nobody free finishes it as `abandoned`. Bounded work, no
-/// waiting, so Twilio gets its answer well within two seconds.
+/// that salesperson before this returns, so the screen pop comes before the
+/// audio. Machines finish the call as `machine`; nobody ready finishes it as
+/// `abandoned` with `safe_harbor_at` set. Bounded work, no waiting, so the
+/// person hears someone well within two seconds.
 pub async fn on_voice(deps: &Deps, call_id: &CallId, input: VoiceInput) -> Result<VoiceDecision, CallflowError> {
     let span = tracing::info_span!(
         "on_voice",
@@ -67,12 +76,18 @@ async fn handle(deps: &Deps, call_id: &CallId, input: VoiceInput) -> Result<Voic
             return Ok(VoiceDecision::Hangup { reason: HangupReason::UnknownCall });
         };
         tracing::Span::current().record("lead_id", tracing::field::display(&record.call.lead_id));
+        if let (Some(recorded), Some(got)) = (record.call.twilio_sid.as_deref(), input.call_sid.as_deref()) {
+            if recorded != got {
+                tracing::warn!(recorded, got, "voice request for another Twilio call; hanging it up");
+                return Ok(VoiceDecision::Hangup { reason: HangupReason::SidMismatch });
+            }
+        }
         if record.call.status.is_terminal() {
-            return Ok(after_end(&record, &settings));
+            return Ok(after_end(deps, &record, &settings));
         }
         if record.call.status == CallStatus::Bridged {
             // A repeated request: answer what the first one decided.
-            return rebridge(deps, &record, &settings).await;
+            return Ok(rejoin(&record));
         }
         if is_machine(input.answered_by) {
             let end = CallEnd { answered_by: input.answered_by, ..CallEnd::status(CallStatus::Machine) };
@@ -82,23 +97,25 @@ async fn handle(deps: &Deps, call_id: &CallId, input: VoiceInput) -> Result<Voic
         }
 
         let lead = repo::leads::get(deps.store.as_ref(), &record.call.lead_id).await?;
-        if !answer(deps, &mut record, lead.clone(), input.answered_by).await? {
+        if !answer(deps, &mut record, lead.clone(), &input).await? {
             continue;
         }
-        match claim(deps, &record, &[], 1).await? {
-            Claim::Claimed { user, phone, record } => {
+        match claim(deps, &record).await? {
+            Claim::Claimed { user, record } => {
                 tracing::Span::current().record("user_id", tracing::field::display(&user.user.id));
-                let caller_id = lead.as_ref().map_or(deps.config.twilio_from.as_str(), |l| l.phone.as_str());
-                let bridge = Bridge::new(&user, &phone, caller_id, &settings, 1);
                 announce(deps, &record, &user, lead.as_ref()).await;
-                tracing::info!("bridging to the longest-idle salesperson");
-                return Ok(VoiceDecision::BridgeTo(bridge));
+                tracing::info!("into the longest-idle ready salesperson's room");
+                return Ok(VoiceDecision::JoinRoom(RoomJoin::new(&user.user.id)));
             }
             Claim::NobodyFree => {
-                let end = CallEnd { answered_by: Some(AnsweredBy::Human), ..CallEnd::status(CallStatus::Abandoned) };
+                let end = CallEnd {
+                    answered_by: Some(AnsweredBy::Human),
+                    safe_harbor_at: Some(deps.clock.now()),
+                    ..CallEnd::status(CallStatus::Abandoned)
+                };
                 let outcome = finish_call(deps, call_id, end).await?;
-                tracing::info!(?outcome, "nobody free; call abandoned");
-                return Ok(VoiceDecision::Abandon { message: abandon_message(&settings) });
+                tracing::info!(?outcome, "nobody ready; safe-harbor message, call abandoned");
+                return Ok(VoiceDecision::Abandon { message: safe_harbor(deps, &settings) });
             }
             Claim::CallChanged => continue,
         }
@@ -113,11 +130,11 @@ async fn answer(
     deps: &Deps,
     record: &mut CallRecord,
     lead: Option<Lead>,
-    answered_by: Option<AnsweredBy>,
+    input: &VoiceInput,
 ) -> Result<bool, CallflowError> {
     let now = deps.clock.now();
     let call = &mut record.call;
-    let verdict = answered_by.unwrap_or(AnsweredBy::Human);
+    let verdict = input.answered_by.unwrap_or(AnsweredBy::Human);
     let moves = call.status != CallStatus::Answered;
     let mut lead = lead.filter(|l| {
         matches!(l.status, LeadStatus::Dialing | LeadStatus::Ringing) && l.last_call_id.as_ref() == Some(&call.id)
@@ -128,6 +145,12 @@ async fn answer(
     let mut changes = CallChanges::new().status(CallStatus::Answered).answered_by(verdict).answered_at_once(now);
     if let (None, Some(rang)) = (call.ring_secs, call.ringing_at) {
         changes = changes.ring_secs(secs_between(rang, now));
+    }
+    if let (None, Some(sid)) = (&call.twilio_sid, &input.call_sid) {
+        // The placing request's answer was lost; Twilio has the call.
+        changes = changes.placement_resolved(sid);
+        call.twilio_sid = Some(sid.clone());
+        call.placement_unknown_at = None;
     }
     let mut ops = vec![repo::calls::update_op(call, changes)];
     if let Some(l) = lead.as_mut() {
@@ -160,28 +183,19 @@ async fn answer(
     Ok(true)
 }
 
-/// The decision for a call already bridged (a repeated voice request).
-async fn rebridge(deps: &Deps, record: &CallRecord, settings: &Settings) -> Result<VoiceDecision, CallflowError> {
-    let call = &record.call;
-    let user = match &call.salesperson_id {
-        Some(id) => repo::users::get(deps.store.as_ref(), id).await?,
-        None => None,
-    };
-    let Some((user, phone)) = user.and_then(|u| {
-        let phone = u.user.phone.as_ref()?.as_str().to_owned();
-        Some((u, phone))
-    }) else {
-        return Ok(VoiceDecision::Abandon { message: abandon_message(settings) });
-    };
-    let lead = repo::leads::get(deps.store.as_ref(), &call.lead_id).await?;
-    let caller_id = lead.as_ref().map_or(deps.config.twilio_from.as_str(), |l| l.phone.as_str());
-    Ok(VoiceDecision::BridgeTo(Bridge::new(&user, &phone, caller_id, settings, record.bridge_attempts.max(1))))
+/// The decision for a call already routed (a repeated voice request): the
+/// same room.
+fn rejoin(record: &CallRecord) -> VoiceDecision {
+    match &record.call.salesperson_id {
+        Some(sp) => VoiceDecision::JoinRoom(RoomJoin::new(sp)),
+        None => VoiceDecision::Hangup { reason: HangupReason::CallOver },
+    }
 }
 
 /// The decision for a call that has ended.
-fn after_end(record: &CallRecord, settings: &Settings) -> VoiceDecision {
+fn after_end(deps: &Deps, record: &CallRecord, settings: &Settings) -> VoiceDecision {
     match finished_outcome(&record.call) {
-        Some(CallOutcome::Abandoned) => VoiceDecision::Abandon { message: abandon_message(settings) },
+        Some(CallOutcome::Abandoned) => VoiceDecision::Abandon { message: safe_harbor(deps, settings) },
         Some(CallOutcome::Machine) => machine_decision(settings),
         _ => VoiceDecision::Hangup { reason: HangupReason::CallOver },
     }

@@ -19,6 +19,7 @@ use super::error::DialingError;
 use super::finish::{close, CallEnd, FinishOutcome, LeadPlan};
 use crate::context::Deps;
 use crate::repo;
+use crate::repo::calls::CallChanges;
 use crate::repo::tx::{failed_positions, Transaction};
 
 /// What the dialer step did with a lead.
@@ -58,9 +59,10 @@ pub enum DialOutcome {
     AuthRefused { call_id: CallId },
     /// Recovery closed the call while this dialer waited; nothing placed.
     Superseded { call_id: CallId },
-    /// Twilio may or may not have placed the call (a timeout or a connection
-    /// lost after sending, an unreadable answer): it is never resent; the
-    /// call stays claimed until a callback or recovery settles it.
+    /// Twilio may or may not have placed the call (a timeout, a lost
+    /// connection, an unreadable answer). It is never resent: the call is
+    /// marked unknown and the lead stays claimed until a callback or
+    /// recovery (asking Twilio) settles it.
     Unknown { call_id: CallId, reason: String },
 }
 
@@ -212,29 +214,7 @@ async fn claim(deps: &Deps, lead_id: &LeadId, manual: bool) -> Result<Claim, Dia
         return Ok(Claim::Refused(DialOutcome::NoCapacity));
     }
 
-    let call = Call {
-        id: CallId::new(),
-        lead_id: lead.id.clone(),
-        salesperson_id: None,
-        twilio_sid: None,
-        status: CallStatus::Created,
-        answered_by: None,
-        ring_secs: None,
-        talk_secs: None,
-        outcome: None,
-        disposition: None,
-        notes: None,
-        recording_url: None,
-        attempt: lead.attempts + 1,
-        created_at: now,
-        initiated_at: None,
-        ringing_at: None,
-        answered_at: None,
-        bridged_at: None,
-        ended_at: None,
-        last_sequence: None,
-        version: 1,
-    };
+    let call = Call::new(CallId::new(), lead.id.clone(), lead.attempts + 1, now);
     let mut claimed = lead.clone();
     claimed.status = LeadStatus::Dialing;
     claimed.attempts += 1;
@@ -322,7 +302,7 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
             // Synchronous, waiting for a machine's greeting to end: a person
             // is classed as soon as they stop speaking (the voice request
             // comes then), a machine only at its beep, when a voicemail drop
-            // must start.
+            // must start. See docs/DESIGN.md, "Answering machines".
             mode: AmdMode::DetectMessageEnd,
             async_callback: None,
         }),
@@ -384,9 +364,8 @@ async fn place(deps: &Deps, call: Call, opts: &DialOptions) -> Result<DialOutcom
                 return requeue(deps, &call, opts, &e.to_string()).await;
             }
             Err(TelephonyError::Ambiguous(reason)) => {
-                // Twilio may have the call: never resent, never closed here.
-                // The call stays claimed; its first callback brings the SID.
-                tracing::warn!(reason, "placing the call: outcome unknown; not resent");
+                tracing::warn!(reason, "placing the call: outcome unknown; never resent, left for recovery");
+                mark_unknown(deps, &call.id).await?;
                 return Ok(DialOutcome::Unknown { call_id: call.id, reason });
             }
             Err(TelephonyError::InvalidNumber { code, message }) => {
@@ -428,8 +407,36 @@ async fn requeue(deps: &Deps, call: &Call, opts: &DialOptions, reason: &str) -> 
     }
 }
 
+/// Marks the call's placement unknown (version-conditioned; a callback that
+/// already brought its SID wins and nothing is marked).
+async fn mark_unknown(deps: &Deps, call_id: &CallId) -> Result<(), DialingError> {
+    for _ in 0..8 {
+        let Some(call) = repo::calls::get(deps.store.as_ref(), call_id).await? else {
+            return Err(DialingError::Invalid(format!("claimed call {call_id} vanished")));
+        };
+        if call.twilio_sid.is_some() || call.status.is_terminal() {
+            return Ok(());
+        }
+        let mut call = call;
+        let op = repo::calls::update_op(&mut call, CallChanges::new().placement_unknown(deps.clock.now()));
+        match deps.store.transact_write(vec![op]).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_condition_failed() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(DialingError::Contention(format!("marking call {call_id} unknown kept losing races")))
+}
+
+/// Records a SID learnt later (recovery found the call at Twilio), settling
+/// an unknown placement.
+pub(crate) async fn adopt_sid(deps: &Deps, call_id: &CallId, sid: &str) -> Result<(), DialingError> {
+    store_sid(deps, call_id, sid).await
+}
+
 /// Records Twilio's SID on the call with a version-conditioned update
-/// (progress callbacks may already have moved the call).
+/// (progress callbacks may already have moved the call); an unknown
+/// placement is settled with it.
 async fn store_sid(deps: &Deps, call_id: &CallId, sid: &str) -> Result<(), DialingError> {
     for _ in 0..8 {
         match repo::calls::store_sid(deps.store.as_ref(), call_id, sid).await? {

@@ -39,6 +39,11 @@ pub struct CallEnd {
     pub sequence: Option<u32>,
     /// Twilio refused the number: the lead becomes invalid, no retry.
     pub invalid_number: bool,
+    /// When the lead's leg joined the salesperson's room, when the ending
+    /// step learnt it (a leave whose join was lost).
+    pub connected_at: Option<DateTime<Utc>>,
+    /// When the safe-harbor message started (abandoned by us).
+    pub safe_harbor_at: Option<DateTime<Utc>>,
 }
 
 impl CallEnd {
@@ -52,6 +57,8 @@ impl CallEnd {
             duration_secs: None,
             sequence: None,
             invalid_number: false,
+            connected_at: None,
+            safe_harbor_at: None,
         }
     }
 }
@@ -99,14 +106,20 @@ const MAX_ATTEMPTS: usize = 8;
 
 /// The terminal status actually applied: Twilio may report an end that the
 /// call's lifecycle refuses (a no-answer after we saw an answer, say); the
-/// closest legal end is used instead so the call never stays open.
-fn legal_end(from: CallStatus, wanted: CallStatus) -> CallStatus {
-    if from.transition(wanted).is_ok() {
+/// closest legal end is used instead so the call never stays open. A call
+/// is completed (connected) only when its leg was seen joining the
+/// salesperson's room: otherwise the person answered and never reached
+/// anyone, which is an abandoned call.
+fn legal_end(from: CallStatus, wanted: CallStatus, connected: bool) -> CallStatus {
+    if wanted == CallStatus::Completed && !connected && matches!(from, CallStatus::Answered | CallStatus::Bridged) {
+        return CallStatus::Abandoned;
+    }
+    if from.transition(wanted).is_ok() && (wanted != CallStatus::Completed || connected) {
         return wanted;
     }
     match from {
-        CallStatus::Bridged => CallStatus::Completed,
-        CallStatus::Answered => CallStatus::Abandoned,
+        CallStatus::Bridged if connected => CallStatus::Completed,
+        CallStatus::Answered | CallStatus::Bridged => CallStatus::Abandoned,
         _ => CallStatus::Failed,
     }
 }
@@ -237,13 +250,23 @@ pub(crate) async fn close(
         }
         let now = deps.clock.now();
         let settings = repo::settings::get(deps.store.as_ref()).await?;
-        let status = legal_end(call.status, end.status);
+        let connected_at = call.connected_at.or(end.connected_at);
+        let status = legal_end(call.status, end.status, connected_at.is_some());
         let Some(outcome) = CallOutcome::from_status(status) else {
             return Err(DialingError::Invalid(format!("{status} has no outcome")));
         };
 
         let mut ops = Vec::with_capacity(8);
-        ops.push(repo::calls::update_op(&mut call.clone(), call_end_changes(&call, status, outcome, &end, now)));
+        let mut changes = call_end_changes(&call, status, outcome, &end, now);
+        if outcome == CallOutcome::Connected {
+            if let Some(at) = connected_at {
+                changes = changes.connected_at_once(at);
+            }
+        }
+        if let Some(at) = end.safe_harbor_at {
+            changes = changes.safe_harbor_at_once(at);
+        }
+        ops.push(repo::calls::update_op(&mut call.clone(), changes));
         let lead = repo::leads::get(deps.store.as_ref(), &call.lead_id).await?;
         let linked = lead
             .as_ref()
@@ -255,13 +278,16 @@ pub(crate) async fn close(
             new_lead = Some(next);
         }
         ops.push(repo::pacing::release_op());
-        let wait_ms = match (call.answered_at, call.bridged_at) {
-            (Some(a), Some(b)) => Some((b - a).num_milliseconds()),
+        // The connect delay: from the answer to the salesperson (or to the
+        // safe-harbor message).
+        let reached = if outcome == CallOutcome::Connected { connected_at } else { end.safe_harbor_at };
+        let wait_ms = match (call.answered_at, reached) {
+            (Some(a), Some(b)) => Some((b - a).num_milliseconds().max(0)),
             _ => None,
         };
         let talk = end.talk_secs.or(end.duration_secs).unwrap_or(0);
         ops.push(repo::stats::call_finished_op(call.created_at, outcome, talk, wait_ms));
-        ops.push(repo::inflight::finish_op(&call, now));
+        ops.push(repo::inflight::finish_op(&call));
         let wrap = wrap_up_op(deps, &call, now).await?;
         let wrapped_user = wrap.as_ref().map(|(u, _)| u.clone());
         if let Some((user, op)) = wrap {
@@ -304,6 +330,7 @@ async fn after_finish(
     settings: &Settings,
     now: DateTime<Utc>,
 ) {
+    let connected_at = if outcome == CallOutcome::Connected { call.connected_at.or(end.connected_at) } else { None };
     deps.emit(EventKind::CallCompleted {
         call_id: call.id.clone(),
         lead_id: call.lead_id.clone(),
@@ -312,6 +339,7 @@ async fn after_finish(
         outcome,
         ring_secs: end.ring_secs.or(call.ring_secs),
         talk_secs: end.talk_secs.or(call.talk_secs),
+        connected_at,
     })
     .await;
     if let Some(lead) = lead {
@@ -336,9 +364,18 @@ mod tests {
 
     #[test]
     fn illegal_ends_fall_back_to_the_closest_legal_one() {
-        assert_eq!(legal_end(CallStatus::Ringing, CallStatus::NoAnswer), CallStatus::NoAnswer);
-        assert_eq!(legal_end(CallStatus::Bridged, CallStatus::NoAnswer), CallStatus::Completed);
-        assert_eq!(legal_end(CallStatus::Answered, CallStatus::Busy), CallStatus::Abandoned);
-        assert_eq!(legal_end(CallStatus::Created, CallStatus::Abandoned), CallStatus::Failed);
+        assert_eq!(legal_end(CallStatus::Ringing, CallStatus::NoAnswer, false), CallStatus::NoAnswer);
+        assert_eq!(legal_end(CallStatus::Bridged, CallStatus::NoAnswer, true), CallStatus::Completed);
+        assert_eq!(legal_end(CallStatus::Answered, CallStatus::Busy, false), CallStatus::Abandoned);
+        assert_eq!(legal_end(CallStatus::Created, CallStatus::Abandoned, false), CallStatus::Failed);
+    }
+
+    #[test]
+    fn completed_only_with_a_join_seen() {
+        assert_eq!(legal_end(CallStatus::Bridged, CallStatus::Completed, true), CallStatus::Completed);
+        assert_eq!(legal_end(CallStatus::Bridged, CallStatus::Completed, false), CallStatus::Abandoned);
+        assert_eq!(legal_end(CallStatus::Bridged, CallStatus::NoAnswer, false), CallStatus::Abandoned);
+        assert_eq!(legal_end(CallStatus::Answered, CallStatus::Completed, false), CallStatus::Abandoned);
+        assert_eq!(legal_end(CallStatus::Ringing, CallStatus::Completed, false), CallStatus::Failed);
     }
 }

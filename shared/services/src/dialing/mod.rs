@@ -22,5 +22,5 @@ pub use dialer::{dial, dial_with, DialOptions, DialOutcome};
 pub use error::DialingError;
 pub use finish::{finish_call, CallEnd, FinishOutcome};
 pub use recovery::{reconcile, reconcile_with, RecoveryOptions, RecoveryOutcome};
-pub use scheduler::{tick, TickOutcome};
+pub use scheduler::{repairing_tick, tick, TickOutcome};
 pub use worker::{handle_message, MessageOutcome};

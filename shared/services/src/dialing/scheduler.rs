@@ -1,5 +1,7 @@
 //! The scheduler tick: runs every minute (EventBridge on AWS, a timer
-//! locally) and whenever something is nudged. It reconciles stale calls,
+//! locally) and whenever something is nudged. The scheduled run first
+//! reconciles stale calls and sweeps stuck sessions (a nudge does neither,
+//! so recovery runs one tick at a time, never inside the dialer); then it
 //! computes how many calls may start (`pacing.capacity(available) -
 //! in_flight`, stored as the `PACING` item's `cap` that dialer claims are
 //! conditioned on), and queues a `Dial` for that many due leads. Leads whose
@@ -34,21 +36,35 @@ pub struct TickOutcome {
     pub held: u32,
     /// True when dialing is paused (nothing dispatched).
     pub paused: bool,
-    /// What recovery did (None when it failed; the failure is logged and
-    /// the next tick tries again).
+    /// What recovery did (None on a nudge, or when it failed; a failure is
+    /// logged and the next scheduled tick tries again).
     pub recovery: Option<RecoveryOutcome>,
+    /// What the sessions' sweep did (stuck lines and wrap-ups; None on a
+    /// nudge, or when it failed).
+    pub sessions: Option<crate::sessions::SweepOutcome>,
 }
 
 /// Tunables of the tick.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickOptions {
-    /// Options of the recovery run each tick starts with.
+    /// Run recovery and the sessions' sweep first (the scheduled tick; a
+    /// nudge does not).
+    pub repair: bool,
+    /// Options of the recovery run the scheduled tick starts with.
     pub recovery: RecoveryOptions,
+    /// Options of the sessions' sweep the scheduled tick runs.
+    pub sessions: crate::sessions::SweepOptions,
 }
 
-/// One tick with the default options; see [`tick_with`].
+/// One tick as a nudge runs it (no repairs); see [`tick_with`].
 pub async fn tick(deps: &Deps) -> Result<TickOutcome, DialingError> {
     tick_with(deps, &TickOptions::default()).await
+}
+
+/// One tick as the every-minute schedule runs it: recovery and the
+/// sessions' sweep first, with their default options.
+pub async fn repairing_tick(deps: &Deps) -> Result<TickOutcome, DialingError> {
+    tick_with(deps, &TickOptions { repair: true, ..TickOptions::default() }).await
 }
 
 /// Rounds of picking when closed windows defer some of the picked leads.
@@ -57,14 +73,24 @@ const PICK_ROUNDS: usize = 3;
 /// Runs one tick.
 pub async fn tick_with(deps: &Deps, opts: &TickOptions) -> Result<TickOutcome, DialingError> {
     async {
-        let recovery = match reconcile_with(deps, &opts.recovery).await {
-            Ok(r) => Some(r),
-            Err(e) => {
-                tracing::warn!(error = %e, "recovery failed this tick");
-                None
-            }
-        };
-        let mut out = TickOutcome { recovery, ..TickOutcome::default() };
+        let (mut recovery, mut sessions) = (None, None);
+        if opts.repair {
+            recovery = match reconcile_with(deps, &opts.recovery).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "recovery failed this tick");
+                    None
+                }
+            };
+            sessions = match crate::sessions::sweep(deps, &opts.sessions).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sessions sweep failed this tick");
+                    None
+                }
+            };
+        }
+        let mut out = TickOutcome { recovery, sessions, ..TickOutcome::default() };
         let store = deps.store.as_ref();
         let settings = repo::settings::get(store).await?;
         out.available = repo::users::count_available_salespeople(store).await?;
@@ -152,9 +178,9 @@ pub struct ScheduledOutcome {
 
 /// The every-minute run (EventBridge on AWS, a timer locally): the presence
 /// sweep first (so salespeople nobody hears from are not counted as
-/// available), then a [`tick`], then the queue statistics clients show,
-/// then the sweep of stalled imports ([`crate::import::sweep`]).
-/// Nudges run only the tick, which stays cheap.
+/// available), then a [`repairing_tick`], then the queue statistics clients
+/// show, then the sweep of stalled imports ([`crate::import::sweep`]).
+/// Nudges run only the plain [`tick`], which stays cheap.
 pub async fn scheduled(deps: &Deps) -> Result<ScheduledOutcome, DialingError> {
     let presence = match crate::realtime::presence::sweep(deps).await {
         Ok(p) => Some(p),
@@ -163,7 +189,7 @@ pub async fn scheduled(deps: &Deps) -> Result<ScheduledOutcome, DialingError> {
             None
         }
     };
-    let tick = tick(deps).await?;
+    let tick = repairing_tick(deps).await?;
     let stats_published = match crate::realtime::queue_stats::maybe_publish(deps).await {
         Ok(p) => p,
         Err(e) => {

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use ibrat_domain::{Availability, EventKind, LeadId, UserId};
+use ibrat_domain::{Availability, CallId, EventKind, LeadId, UserId};
 use tracing::Instrument;
 
 use super::dialer::{dial, DialOutcome};
 use super::error::DialingError;
+use super::finish::FinishOutcome;
 use super::scheduler::{tick, TickOutcome};
 use crate::context::Deps;
 use crate::messages::QueueMessage;
@@ -19,8 +20,11 @@ use crate::repo;
 pub enum MessageOutcome {
     /// A `Dial` was handled.
     Dial { lead_id: LeadId, outcome: DialOutcome },
-    /// The salesperson's wrap-up ended; they are available again.
+    /// The salesperson's wrap-up ended; they are available again (or away
+    /// when their line is gone).
     WrapUpEnded { user_id: UserId },
+    /// A routed call whose room events were late was closed (or was already).
+    Settled { call_id: CallId, outcome: FinishOutcome },
     /// The wrap-up this message was for is already over (they moved on).
     WrapUpStale { user_id: UserId },
     /// A `Nudge` ran the scheduler's tick.
@@ -49,19 +53,50 @@ pub async fn handle_message(deps: &Deps, body: &str) -> Result<MessageOutcome, D
             let span = tracing::info_span!("wrap_up_end", user_id = %user_id);
             end_wrap_up(deps, user_id, since_ms).instrument(span).await
         }
+        QueueMessage::SettleCall { call_id } => {
+            let outcome = crate::callflow::settle(deps, &call_id).await.map_err(|e| match e {
+                crate::callflow::CallflowError::Dialing(d) => d,
+                crate::callflow::CallflowError::Store(s) => DialingError::Store(s),
+                crate::callflow::CallflowError::Queue(q) => DialingError::Queue(q),
+                crate::callflow::CallflowError::Contention(c) => DialingError::Contention(c),
+            })?;
+            Ok(MessageOutcome::Settled { call_id, outcome })
+        }
         QueueMessage::Nudge => Ok(MessageOutcome::Tick(tick(deps).await?)),
     }
 }
 
 /// Makes the salesperson available if they are still in the wrap-up that
-/// began at `since_ms` (a conditional update: anything they did since wins).
+/// began at `since_ms` and their line is still up (one transaction: anything
+/// they did since wins); with their line gone they go away instead.
 async fn end_wrap_up(deps: &Deps, user_id: UserId, since_ms: i64) -> Result<MessageOutcome, DialingError> {
     let Some(since) = chrono::DateTime::from_timestamp_millis(since_ms) else {
         return Ok(MessageOutcome::Dropped { reason: format!("bad since_ms {since_ms}") });
     };
     let now = deps.clock.now();
-    if !repo::users::end_wrap_up(deps.store.as_ref(), &user_id, since, now).await? {
-        return Ok(MessageOutcome::WrapUpStale { user_id });
+    let ready = vec![
+        repo::users::end_wrap_up_op(&user_id, since, Availability::Available, now),
+        repo::sessions::line_is_up(&user_id),
+    ];
+    match deps.store.transact_write(ready).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition_failed() => {
+            let away = repo::users::end_wrap_up_op(&user_id, since, Availability::Away, now);
+            return match deps.store.transact_write(vec![away]).await {
+                Ok(()) => {
+                    tracing::info!(user_id = %user_id, "wrap-up over with no open line; away");
+                    deps.emit(EventKind::UserAvailability {
+                        user_id: user_id.clone(),
+                        availability: Availability::Away,
+                    })
+                    .await;
+                    Ok(MessageOutcome::WrapUpEnded { user_id })
+                }
+                Err(e) if e.is_condition_failed() => Ok(MessageOutcome::WrapUpStale { user_id }),
+                Err(e) => Err(e.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
     }
     tracing::info!(user_id = %user_id, "wrap-up over; available again");
     deps.emit(EventKind::UserAvailability { user_id: user_id.clone(), availability: Availability::Available }).await;

@@ -1,5 +1,6 @@
 //! Messages from clients over the WebSocket (`$default` on AWS, `/ws`
-//! locally): `ping`, `set_availability`, `disposition`. Every message gets
+//! locally): `ping`, `set_availability`, `disposition`, and the agent
+//! session's `start_session`, `end_session` and `hangup`. Every message gets
 //! exactly one JSON reply, an acknowledgement or an error; nothing a client
 //! sends can crash the handler.
 
@@ -10,7 +11,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::presence;
+use crate::auth::Actor;
 use crate::context::Deps;
+use crate::sessions;
 
 /// The largest client message accepted.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
@@ -31,6 +34,18 @@ enum ClientMessage {
     },
     SetAvailability {
         availability: String,
+        #[serde(default)]
+        request_id: Option<String>,
+    },
+    StartSession {
+        #[serde(default)]
+        request_id: Option<String>,
+    },
+    EndSession {
+        #[serde(default)]
+        request_id: Option<String>,
+    },
+    Hangup {
         #[serde(default)]
         request_id: Option<String>,
     },
@@ -143,6 +158,30 @@ pub async fn handle_client_message(deps: &Deps, connection_id: &str, text: &str)
             match crate::users::set_availability_for_client(deps, &conn.user_id, conn.role, a).await {
                 Ok(()) => ClientReply::ack("set_availability", request_id, json!({ "availability": a })),
                 Err((code, message)) => ClientReply::error(request_id, code, message),
+            }
+        }
+        ClientMessage::StartSession { request_id } => {
+            let actor = Actor { id: conn.user_id.clone(), role: conn.role };
+            match sessions::start(deps, &actor).await {
+                Ok(s) => ClientReply::ack("start_session", request_id, json!({ "session": s })),
+                Err(e) => ClientReply::error(request_id, sessions::error_code(&e), e.to_string()),
+            }
+        }
+        ClientMessage::EndSession { request_id } => {
+            let actor = Actor { id: conn.user_id.clone(), role: conn.role };
+            match sessions::end(deps, &actor).await {
+                Ok(s) => ClientReply::ack("end_session", request_id, json!({ "session": s })),
+                Err(e) => ClientReply::error(request_id, sessions::error_code(&e), e.to_string()),
+            }
+        }
+        ClientMessage::Hangup { request_id } => {
+            let actor = Actor { id: conn.user_id.clone(), role: conn.role };
+            match sessions::hangup(deps, &actor).await {
+                Ok(call_id) => {
+                    let session = sessions::view(deps, &conn.user_id).await.ok().flatten();
+                    ClientReply::ack("hangup", request_id, json!({ "call_id": call_id, "session": session }))
+                }
+                Err(e) => ClientReply::error(request_id, sessions::error_code(&e), e.to_string()),
             }
         }
         ClientMessage::Disposition { call_id, outcome, callback_at, notes, request_id } => {

@@ -2,12 +2,21 @@
 //! index keys, and the link item that lists a salesperson's calls.
 
 use chrono::{DateTime, Utc};
-use ibrat_domain::{AnsweredBy, Call, CallId, CallOutcome, CallStatus, Disposition, LeadId, UserId};
+use ibrat_domain::{AnsweredBy, Call, CallId, CallOutcome, CallStatus, Disposition, DispositionRecord, LeadId, UserId};
 use ibrat_ports::store::schema::{GSI1, GSI3};
 use ibrat_ports::{Condition, Item, Key, Query, Store, StoreError, Update, WriteOp};
 
 use super::codec::{get_ts, opt_parse, req_enum, req_parse, req_ts, ts};
 use super::keys;
+
+/// When the lead's leg joined the salesperson's room.
+pub const CONNECTED_AT: &str = "connected_at";
+/// When the safe-harbor message started.
+pub const SAFE_HARBOR_AT: &str = "safe_harbor_at";
+/// When placing the call got no readable answer (cleared once resolved).
+pub const PLACEMENT_UNKNOWN_AT: &str = "placement_unknown_at";
+/// Every disposition recorded on the call (JSON list, oldest first).
+pub const DISPOSITIONS: &str = "dispositions";
 
 fn answered_by_parse(s: &str) -> Option<AnsweredBy> {
     match s {
@@ -48,7 +57,15 @@ pub fn to_item(call: &Call) -> Item {
         .with_opt("ringing_at", call.ringing_at.map(ts))
         .with_opt("answered_at", call.answered_at.map(ts))
         .with_opt("bridged_at", call.bridged_at.map(ts))
+        .with_opt(CONNECTED_AT, call.connected_at.map(ts))
+        .with_opt(SAFE_HARBOR_AT, call.safe_harbor_at.map(ts))
         .with_opt("ended_at", call.ended_at.map(ts))
+        .with_opt(PLACEMENT_UNKNOWN_AT, call.placement_unknown_at.map(ts))
+        .with_opt(
+            DISPOSITIONS,
+            (!call.dispositions.is_empty())
+                .then(|| serde_json::to_string(&call.dispositions).expect("dispositions serialise")),
+        )
         .with_opt("last_sequence", call.last_sequence)
         .with("version", call.version)
         .with(GSI1.pk, keys::calls_by_day_pk(&keys::day(call.created_at)))
@@ -75,6 +92,11 @@ pub fn from_item(item: &Item) -> Result<Call, StoreError> {
         Some(_) => Some(req_enum(item, "answered_by", answered_by_parse)?),
     };
     let secs = |name: &str| item.n(name).map(|n| n.clamp(0, u32::MAX as i64) as u32);
+    let dispositions = match item.s(DISPOSITIONS) {
+        None => Vec::new(),
+        Some(raw) => serde_json::from_str::<Vec<DispositionRecord>>(raw)
+            .map_err(|e| StoreError::Corrupt(format!("call dispositions: {e}")))?,
+    };
     Ok(Call {
         id: req_parse(item, "id", CallId::parse)?,
         lead_id: req_parse(item, "lead_id", LeadId::parse)?,
@@ -94,7 +116,11 @@ pub fn from_item(item: &Item) -> Result<Call, StoreError> {
         ringing_at: get_ts(item, "ringing_at"),
         answered_at: get_ts(item, "answered_at"),
         bridged_at: get_ts(item, "bridged_at"),
+        connected_at: get_ts(item, CONNECTED_AT),
+        safe_harbor_at: get_ts(item, SAFE_HARBOR_AT),
         ended_at: get_ts(item, "ended_at"),
+        placement_unknown_at: get_ts(item, PLACEMENT_UNKNOWN_AT),
+        dispositions,
         last_sequence: secs("last_sequence"),
         version: item.n("version").unwrap_or(0).max(0) as u64,
     })
@@ -204,6 +230,28 @@ impl CallChanges {
         CallChanges(self.0.set_if_absent("answered_at", ts(at)))
     }
 
+    /// Connected (the lead's leg joined the salesperson's room) at `at`,
+    /// unless already recorded.
+    pub fn connected_at_once(self, at: DateTime<Utc>) -> Self {
+        CallChanges(self.0.set_if_absent(CONNECTED_AT, ts(at)))
+    }
+
+    /// When the safe-harbor message started, unless already recorded.
+    pub fn safe_harbor_at_once(self, at: DateTime<Utc>) -> Self {
+        CallChanges(self.0.set_if_absent(SAFE_HARBOR_AT, ts(at)))
+    }
+
+    /// The Twilio SID learnt from a callback (unless one is recorded), which
+    /// also settles an ambiguous placement.
+    pub fn placement_resolved(self, sid: &str) -> Self {
+        CallChanges(self.0.set_if_absent("twilio_sid", sid).remove(PLACEMENT_UNKNOWN_AT))
+    }
+
+    /// Placing the call got no readable answer at `at`.
+    pub fn placement_unknown(self, at: DateTime<Utc>) -> Self {
+        CallChanges(self.0.set(PLACEMENT_UNKNOWN_AT, ts(at)))
+    }
+
     /// Bridged to `salesperson` at `at` (the first bridge time is kept),
     /// the `attempt`-th salesperson tried.
     pub fn bridged_to(self, salesperson: &UserId, attempt: u32, at: DateTime<Utc>) -> Self {
@@ -228,7 +276,8 @@ pub fn update_op(call: &mut Call, changes: CallChanges) -> WriteOp {
     }
 }
 
-/// Records Twilio's SID on a call that has none yet, under the version
+/// Records Twilio's SID on a call that has none yet (settling an ambiguous
+/// placement), under the version
 /// read (progress callbacks may already have moved the call). Ok(None):
 /// the call does not exist; Ok(Some(false)): a lost race, read again.
 pub async fn store_sid(store: &dyn Store, id: &CallId, sid: &str) -> Result<Option<bool>, StoreError> {
@@ -239,7 +288,7 @@ pub async fn store_sid(store: &dyn Store, id: &CallId, sid: &str) -> Result<Opti
         return Ok(Some(true));
     }
     let version = item.n("version").unwrap_or(0).max(0) as u64;
-    let update = Update::new().set("twilio_sid", sid).set("version", version as i64 + 1);
+    let update = Update::new().set("twilio_sid", sid).remove(PLACEMENT_UNKNOWN_AT).set("version", version as i64 + 1);
     match store.update(&keys::call(id), update, Some(Condition::version(version))).await {
         Ok(_) => Ok(Some(true)),
         Err(e) if e.is_condition_failed() => Ok(Some(false)),
@@ -361,7 +410,16 @@ mod tests {
             ringing_at: Some(now),
             answered_at: Some(now),
             bridged_at: Some(now),
+            connected_at: Some(now),
+            safe_harbor_at: None,
             ended_at: Some(now),
+            placement_unknown_at: Some(now),
+            dispositions: vec![DispositionRecord {
+                by: UserId::new(),
+                at: now,
+                disposition: Disposition::CallBack { at: now },
+                notes: Some("call after lunch".into()),
+            }],
             last_sequence: Some(3),
             version: 4,
         };

@@ -1,18 +1,18 @@
 //! Markers of calls in flight: one `INFLIGHT` / `<created ms13>#<call_id>`
-//! item per unfinished call, written by the claim transaction and retired by
-//! the finish transaction. Retiring sets the TTL attribute to now (an
-//! `UpdateItem`, which every function that finishes calls may do; expired
-//! items are absent to every read) rather than deleting, so the functions
-//! need no `DeleteItem` permission; the table's TTL sweep removes it later. Recovery queries this partition (ascending: oldest
-//! first) instead of scanning for stuck calls. The partition holds at most
-//! `pacing.max_in_flight` items and sees two writes per call.
+//! item per unfinished call, written by the claim transaction and deleted by
+//! the finish transaction (the functions that finish calls may delete in
+//! the `INFLIGHT` partition), so recovery never reads a finished call's
+//! marker again. Recovery queries this partition (ascending: oldest first)
+//! instead of scanning for stuck calls, and stamps on a marker when the call
+//! is next due for a check, so a long call still in progress is asked about
+//! once per interval and never holds up newer ones. The partition holds at
+//! most `pacing.max_in_flight` items.
 
 use chrono::{DateTime, Utc};
 use ibrat_domain::{Call, CallId, LeadId};
-use ibrat_ports::store::schema::TABLE;
 use ibrat_ports::{Condition, Cursor, Item, Key, Query, SkCondition, Store, StoreError, Update, WriteOp};
 
-use super::codec::ts;
+use super::codec::{get_ts, ts};
 use super::keys::ms13;
 
 /// The partition of in-flight markers.
@@ -32,14 +32,12 @@ pub fn put_op(call: &Call) -> WriteOp {
     WriteOp::Put { item, condition: Some(Condition::not_exists()) }
 }
 
-/// The update that retires a marker as of `now`.
-fn retire(now: DateTime<Utc>) -> Update {
-    Update::new().set(TABLE.ttl, now.timestamp())
-}
+/// When recovery next checks the call (absent: as soon as it is stale).
+const NEXT_CHECK_AT: &str = "next_check_at";
 
-/// The write that retires a finished call's marker.
-pub fn finish_op(call: &Call, now: DateTime<Utc>) -> WriteOp {
-    WriteOp::Update { key: key(call.created_at, &call.id), update: retire(now), condition: None }
+/// The write that removes a finished call's marker.
+pub fn finish_op(call: &Call) -> WriteOp {
+    WriteOp::Delete { key: key(call.created_at, &call.id), condition: None }
 }
 
 /// One marker.
@@ -51,6 +49,8 @@ pub struct InFlight {
     pub call_id: Option<CallId>,
     /// The call's lead.
     pub lead_id: Option<LeadId>,
+    /// Not to be checked again before this (it was in progress then).
+    pub next_check_at: Option<DateTime<Utc>>,
 }
 
 /// A page of markers of calls created before `before`, oldest first.
@@ -70,15 +70,22 @@ pub async fn created_before(
                 key: i.key()?,
                 call_id: i.s("call_id").and_then(|s| CallId::parse(s).ok()),
                 lead_id: i.s("lead_id").and_then(|s| LeadId::parse(s).ok()),
+                next_check_at: get_ts(i, NEXT_CHECK_AT),
             })
         })
         .collect();
     Ok((markers, page.cursor))
 }
 
-/// Retires a marker whose call is missing or already finished.
-pub async fn retire_orphan(store: &dyn Store, key: &Key, now: DateTime<Utc>) -> Result<(), StoreError> {
-    match store.update(key, retire(now), Some(Condition::exists())).await {
+/// Removes a marker whose call is missing or already finished.
+pub async fn remove_orphan(store: &dyn Store, key: &Key) -> Result<(), StoreError> {
+    store.delete(key, None).await.map(|_| ())
+}
+
+/// Puts off the next check of a call still in progress until `at` (only
+/// while its marker exists: a finish meanwhile wins).
+pub async fn check_again_at(store: &dyn Store, key: &Key, at: DateTime<Utc>) -> Result<(), StoreError> {
+    match store.update(key, Update::new().set(NEXT_CHECK_AT, ts(at)), Some(Condition::exists())).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_condition_failed() => Ok(()),
         Err(e) => Err(e),

@@ -34,6 +34,11 @@ pub fn call(id: &CallId) -> Key {
     single(format!("CALL#{id}"), "CALL")
 }
 
+/// A salesperson's session (their open line): one item, the latest session.
+pub fn session(user: &UserId) -> Key {
+    single(format!("SESSION#{user}"), "SESSION")
+}
+
 /// The link from a salesperson to one of their calls.
 pub fn agent_call(user: &UserId, created: DateTime<Utc>, call: &CallId) -> Key {
     Key::new(agent_calls_pk(user), format!("{}#{call}", ms13(created)))

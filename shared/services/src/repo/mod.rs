@@ -14,6 +14,7 @@ pub mod leads;
 pub mod pacing;
 pub mod page;
 pub mod rate;
+pub mod sessions;
 pub mod settings;
 pub mod stats;
 pub mod throttle;

@@ -8,6 +8,7 @@ use ibrat_ports::{Condition, Item, Query, Store, StoreError, Update, Value, Writ
 
 use super::codec::{get_ts, opt_parse, req_enum, req_parse, req_s, req_ts, ts};
 use super::keys;
+use super::tx::Transaction;
 
 /// A user as stored, with the secret the domain type leaves out.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +73,50 @@ pub fn availability_update(id: &UserId, availability: Availability, now: DateTim
     } else {
         u.remove(GSI3.pk).remove(GSI3.sk)
     }
+}
+
+/// The user attribute naming the call a salesperson is on.
+pub const CURRENT_CALL: &str = "current_call_id";
+
+/// A user as stored, with the call they are on (when on one).
+pub async fn get_with_call(store: &dyn Store, id: &UserId) -> Result<Option<(UserRecord, Option<CallId>)>, StoreError> {
+    let Some(item) = store.get(&keys::user(id)).await? else {
+        return Ok(None);
+    };
+    let rec = from_item(&item)?;
+    let call = opt_parse(&item, CURRENT_CALL, CallId::parse)?;
+    Ok(Some((rec, call)))
+}
+
+/// The move of a user to `availability` whatever they were doing, clearing
+/// any current call (a session ending takes them off the routing index).
+pub fn force_availability_op(id: &UserId, availability: Availability, now: DateTime<Utc>) -> WriteOp {
+    WriteOp::Update {
+        key: keys::user(id),
+        update: availability_update(id, availability, now).remove(CURRENT_CALL),
+        condition: Some(Condition::exists()),
+    }
+}
+
+/// The move of an active user to `available` unless they are on a call
+/// (their line just came up).
+pub fn ready_unless_on_call_op(id: &UserId, now: DateTime<Utc>) -> WriteOp {
+    let condition = Condition::Ne("availability".into(), Value::from(Availability::OnCall.as_str()))
+        .and(Condition::Eq("active".into(), Value::Bool(true)));
+    WriteOp::Update {
+        key: keys::user(id),
+        update: availability_update(id, Availability::Available, now),
+        condition: Some(condition),
+    }
+}
+
+/// The move of a user still in the wrap-up that began at `since` to
+/// `to` (the end of wrap-up: ready again, or away when their line is gone).
+pub fn end_wrap_up_op(id: &UserId, since: DateTime<Utc>, to: Availability, now: DateTime<Utc>) -> WriteOp {
+    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
+        .and(Condition::Eq("availability_since".into(), ts(since)))
+        .and(Condition::Exists("pk".into()));
+    WriteOp::Update { key: keys::user(id), update: availability_update(id, to, now), condition: Some(condition) }
 }
 
 /// Errors creating a user.
@@ -258,41 +303,67 @@ pub fn still_admin_check(admin: &UserId) -> WriteOp {
     }
 }
 
+/// What [`set_availability`] did.
+#[derive(Debug)]
+pub enum AvailabilityChange {
+    /// Moved; the user as stored now.
+    Changed(Box<UserRecord>),
+    /// Their availability changed since it was read.
+    Moved,
+    /// Ready was asked and their session's line is not up.
+    NoLine,
+}
+
 /// Moves an active user to `to` only if their availability is still the
-/// one read in `read` (same state, same since). Ok(None) when it changed.
+/// one read in `read` (same state, same since); a move to available also
+/// needs their session's line up (checked in the same transaction).
 pub async fn set_availability(
     store: &dyn Store,
     read: &User,
     to: Availability,
     now: DateTime<Utc>,
-) -> Result<Option<UserRecord>, StoreError> {
+) -> Result<AvailabilityChange, StoreError> {
     let condition = Condition::eq("availability", read.availability.as_str())
         .and(Condition::Eq("availability_since".into(), ts(read.availability_since)))
         .and(Condition::Eq("active".into(), Value::Bool(true)));
-    match store.update(&keys::user(&read.id), availability_update(&read.id, to, now), Some(condition)).await {
-        Ok(item) => from_item(&item).map(Some),
-        Err(e) if e.is_condition_failed() => Ok(None),
-        Err(e) => Err(e),
+    let mut tx = Transaction::new();
+    tx.push(WriteOp::Update {
+        key: keys::user(&read.id),
+        update: availability_update(&read.id, to, now),
+        condition: Some(condition),
+    });
+    let line = (to == Availability::Available).then(|| tx.push(super::sessions::line_is_up(&read.id)));
+    match tx.commit(store).await {
+        Ok(()) => {}
+        Err(e) if line.is_some_and(|l| l.failed_in(&e)) => return Ok(AvailabilityChange::NoLine),
+        Err(e) if e.is_condition_failed() => return Ok(AvailabilityChange::Moved),
+        Err(e) => return Err(e),
+    }
+    match get(store, &read.id).await? {
+        Some(rec) => Ok(AvailabilityChange::Changed(Box::new(rec))),
+        None => Ok(AvailabilityChange::Moved),
     }
 }
 
-/// An active user in wrap-up becomes available at once; Ok(false) when they
-/// were not in wrap-up (any more).
+/// An active user in wrap-up whose line is up becomes available at once;
+/// Ok(false) when they were not in wrap-up (any more) or their line is down.
 pub async fn end_wrap_up_now(store: &dyn Store, user: &UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let condition = Condition::eq("availability", Availability::WrapUp.as_str())
         .and(Condition::Eq("active".into(), Value::Bool(true)));
-    match store
-        .update(&keys::user(user), availability_update(user, Availability::Available, now), Some(condition))
-        .await
-    {
-        Ok(_) => Ok(true),
+    let ops = vec![
+        WriteOp::Update {
+            key: keys::user(user),
+            update: availability_update(user, Availability::Available, now),
+            condition: Some(condition),
+        },
+        super::sessions::line_is_up(user),
+    ];
+    match store.transact_write(ops).await {
+        Ok(()) => Ok(true),
         Err(e) if e.is_condition_failed() => Ok(false),
         Err(e) => Err(e),
     }
 }
-
-/// The user attribute naming the call a salesperson is on.
-const CURRENT_CALL: &str = "current_call_id";
 
 /// The condition "this user is on `call`" (`on_call` with
 /// `current_call_id = call`).
@@ -332,28 +403,6 @@ pub fn release_op(user: &UserId, call: &CallId, to: Availability, now: DateTime<
 /// A salesperson still on `call` goes to wrap-up ([`release_op`]).
 pub fn wrap_up_op(user: &UserId, call: &CallId, now: DateTime<Utc>) -> WriteOp {
     release_op(user, call, Availability::WrapUp, now)
-}
-
-/// Ends the wrap-up that began at `since`: available again, only if the
-/// user is still in that wrap-up (anything they did since wins). Ok(false)
-/// when it was stale.
-pub async fn end_wrap_up(
-    store: &dyn Store,
-    user: &UserId,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let condition = Condition::eq("availability", Availability::WrapUp.as_str())
-        .and(Condition::Eq("availability_since".into(), ts(since)))
-        .and(Condition::exists());
-    match store
-        .update(&keys::user(user), availability_update(user, Availability::Available, now), Some(condition))
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_condition_failed() => Ok(false),
-        Err(e) => Err(e),
-    }
 }
 
 /// Salespeople in the `AVAILABLE` routing index (tens, not millions).

@@ -231,7 +231,7 @@ impl Harness {
         s
     }
 
-    /// Stores `n` available salespeople.
+    /// Stores `n` available salespeople, each on an open line.
     pub async fn salespeople(&self, n: usize) -> Vec<UserId> {
         let mut ids = Vec::new();
         for i in 0..n {
@@ -253,6 +253,7 @@ impl Harness {
                 password_hash: "$argon2id$test".into(),
             };
             repo::users::create(self.store.as_ref(), &rec).await.expect("user stored");
+            ibrat_testkit::open_line(self.store.as_ref(), &id, now, &format!("CA{:032x}", 0xa000 + i)).await;
             ids.push(id);
         }
         ids
