@@ -13,6 +13,7 @@ use ibrat_services::{repo, Config, Deps};
 
 use crate::events::RecordingEvents;
 use crate::queue::RecordingQueue;
+use crate::store::FailingStore;
 use crate::telephony::FakeTelephony;
 use crate::time::{inside_window, TestClock};
 
@@ -33,6 +34,9 @@ pub struct TestDeps {
     pub queue: Arc<RecordingQueue>,
     pub events: Arc<RecordingEvents>,
     pub telephony: Arc<FakeTelephony>,
+    /// The failing store services use, when built with
+    /// [`TestDepsBuilder::failing_store`].
+    pub failing: Option<Arc<FailingStore>>,
     /// Where `FsBlobStore` keeps uploads; removed on drop.
     pub blobs_dir: tempfile::TempDir,
 }
@@ -46,6 +50,7 @@ pub struct TestDepsBuilder {
     running: bool,
     config: Config,
     file: Option<std::path::PathBuf>,
+    failing: bool,
     store: Option<WrapStore>,
     queue: Option<Arc<dyn Queue>>,
     events: Option<Arc<dyn EventPublisher>>,
@@ -66,6 +71,7 @@ impl TestDeps {
             running: false,
             config: test_config(),
             file: None,
+            failing: false,
             store: None,
             queue: None,
             events: None,
@@ -130,6 +136,13 @@ impl TestDepsBuilder {
         self
     }
 
+    /// Services use a [`FailingStore`] over the kit's store (reachable as
+    /// [`TestDeps::failing`]), to break reads of chosen items.
+    pub fn failing_store(mut self) -> Self {
+        self.failing = true;
+        self
+    }
+
     pub fn queue(mut self, queue: Arc<dyn Queue>) -> Self {
         self.queue = Some(queue);
         self
@@ -168,10 +181,12 @@ impl TestDepsBuilder {
         let events = Arc::new(RecordingEvents::default());
         let telephony = Arc::new(FakeTelephony::new(dyn_clock.clone()));
         let blobs_dir = tempfile::tempdir().expect("a temporary folder");
+        let failing = self.failing.then(|| Arc::new(FailingStore::new(redb.clone())));
         let deps = Deps {
-            store: match self.store {
-                Some(wrap) => wrap(redb),
-                None => store.clone(),
+            store: match (self.store, &failing) {
+                (Some(wrap), _) => wrap(redb),
+                (None, Some(failing)) => failing.clone(),
+                (None, None) => store.clone(),
             },
             queue: self.queue.unwrap_or_else(|| queue.clone()),
             events: self.events.unwrap_or_else(|| events.clone()),
@@ -183,6 +198,6 @@ impl TestDepsBuilder {
             clock: dyn_clock,
             config: Arc::new(self.config),
         };
-        TestDeps { deps, clock, store, queue, events, telephony, blobs_dir }
+        TestDeps { deps, clock, store, queue, events, telephony, failing, blobs_dir }
     }
 }

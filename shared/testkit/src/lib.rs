@@ -10,6 +10,7 @@
 //!   every request, a recording publisher, a recording in-memory queue.
 //! - [`people`], [`leads`], [`calls`]: builders for users, salespeople idle
 //!   since an instant, leads queued at an instant, calls in each state.
+//! - [`store`]: a store whose reads of chosen items fail as in an outage.
 //! - [`lambda`]: Lambda event fixtures loaded from files.
 //! - [`moto`] (feature `moto`): the AWS emulator and the serialising proxy.
 
@@ -22,6 +23,7 @@ pub mod leads;
 pub mod moto;
 pub mod people;
 pub mod queue;
+pub mod store;
 #[cfg(feature = "moto")]
 mod serial_proxy;
 pub mod telephony;
@@ -33,5 +35,6 @@ pub use events::RecordingEvents;
 pub use leads::{lead, lead_phone, LeadBuilder, TASHKENT};
 pub use people::{password_hash, salesperson, user, UserBuilder, PASSWORD};
 pub use queue::RecordingQueue;
+pub use store::FailingStore;
 pub use telephony::{FakeTelephony, PlacedRecord, TelephonyRequest};
 pub use time::{inside_window, ms, outside_window, utc, TestClock};
