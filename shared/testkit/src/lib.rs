@@ -10,11 +10,13 @@
 //!   every request, a recording publisher, a recording in-memory queue.
 //! - [`people`], [`leads`], [`calls`]: builders for users, salespeople idle
 //!   since an instant, leads queued at an instant, calls in each state.
+//! - [`connections`]: a connection sender that records posts and closes.
 //! - [`store`]: a store whose reads of chosen items fail as in an outage.
 //! - [`lambda`]: Lambda event fixtures loaded from files.
 //! - [`moto`] (feature `moto`): the AWS emulator and the serialising proxy.
 
 pub mod calls;
+pub mod connections;
 pub mod deps;
 pub mod events;
 pub mod lambda;
@@ -23,13 +25,14 @@ pub mod leads;
 pub mod moto;
 pub mod people;
 pub mod queue;
-pub mod store;
 #[cfg(feature = "moto")]
 mod serial_proxy;
+pub mod store;
 pub mod telephony;
 pub mod time;
 
 pub use calls::call;
+pub use connections::RecordingConnections;
 pub use deps::{test_config, TestDeps, TestDepsBuilder, PUBLIC_URL};
 pub use events::RecordingEvents;
 pub use leads::{lead, lead_phone, LeadBuilder, TASHKENT};
