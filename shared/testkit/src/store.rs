@@ -1,5 +1,5 @@
-//! A store that fails as an outage would, for chosen items: everything else
-//! goes to the kit's store.
+//! A store that fails as an outage would, for chosen items or after some
+//! healthy batch writes: everything else goes to the kit's store.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -8,15 +8,30 @@ use async_trait::async_trait;
 use ibrat_local::RedbStore;
 use ibrat_ports::{Condition, Item, Key, Page, Query, Store, StoreError, Update, WriteOp};
 
-/// Reads of the broken keys fail with `Throttled`; the rest is the inner store.
+/// Reads of the broken keys fail with `Throttled`; `put_many` fails with
+/// `Unavailable` once its healthy calls are spent; the rest is the inner store.
 pub struct FailingStore {
     inner: RedbStore,
     broken: Mutex<HashSet<Key>>,
+    /// How many more `put_many` calls succeed (none set: all of them).
+    put_many_left: Mutex<Option<usize>>,
 }
 
 impl FailingStore {
     pub fn new(inner: RedbStore) -> Self {
-        FailingStore { inner, broken: Mutex::new(HashSet::new()) }
+        FailingStore { inner, broken: Mutex::new(HashSet::new()), put_many_left: Mutex::new(None) }
+    }
+
+    /// `put_many` succeeds `healthy` more times, then fails as if the
+    /// disk went away.
+    pub fn fail_put_many_after(&self, healthy: usize) {
+        *self.put_many_left.lock().unwrap_or_else(|e| e.into_inner()) = Some(healthy);
+    }
+
+    /// Every failure is forgotten: the store is healthy again.
+    pub fn heal(&self) {
+        self.broken.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        *self.put_many_left.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Reads of `key` fail from now on.
@@ -62,6 +77,14 @@ impl Store for FailingStore {
         &self,
         items: Vec<(Item, Option<Condition>)>,
     ) -> Result<Vec<Result<(), Option<Item>>>, StoreError> {
+        {
+            let mut left = self.put_many_left.lock().unwrap_or_else(|e| e.into_inner());
+            match left.as_mut() {
+                Some(0) => return Err(StoreError::Unavailable("the disk went away".into())),
+                Some(n) => *n -= 1,
+                None => {}
+            }
+        }
         self.inner.put_many(items).await
     }
 }
