@@ -11,6 +11,7 @@
 //! - [`people`], [`leads`], [`calls`]: builders for users, salespeople idle
 //!   since an instant, leads queued at an instant, calls in each state.
 //! - [`connections`]: a connection sender that records posts and closes.
+//! - [`settings`]: settings documents edited for end-to-end tests.
 //! - [`store`]: a store whose reads of chosen items fail as in an outage.
 //! - [`lambda`]: Lambda event fixtures loaded from files.
 //! - [`moto`] (feature `moto`): the AWS emulator and the serialising proxy.
@@ -27,6 +28,7 @@ pub mod people;
 pub mod queue;
 #[cfg(feature = "moto")]
 mod serial_proxy;
+pub mod settings;
 pub mod store;
 pub mod telephony;
 pub mod time;
