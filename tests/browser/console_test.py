@@ -151,9 +151,9 @@ def check_admin_pages(page):
     expect(page.get_by_role("cell", name="Sevara Karimova", exact=True)).to_be_visible()
     shot(page, "07-users")
     # An admin creates a user, then resets their password.
-    page.get_by_label("Name").fill("Temp Seller")
-    page.get_by_label("Email").fill("temp.seller@demo.ibrat")
-    page.get_by_label("Password").fill("first-password-1")
+    page.get_by_label("Name", exact=True).fill("Temp Seller")
+    page.get_by_label("Email", exact=True).fill("temp.seller@demo.ibrat")
+    page.get_by_label("Password", exact=True).fill("first-password-1")
     page.get_by_role("button", name="Create user").click()
     expect(page.get_by_text("Temp Seller can now sign in as temp.seller@demo.ibrat.")).to_be_visible()
     page.once("dialog", lambda d: d.accept("reset-password-2"))

@@ -201,9 +201,6 @@ pub enum StoreError {
     /// The request itself is not acceptable (too many items, bad key, ...).
     #[error("invalid store request: {0}")]
     Invalid(String),
-    /// An update does not fit the item it was applied to.
-    #[error("invalid update: {0}")]
-    BadUpdate(#[from] UpdateError),
     /// Throughput exceeded; retry later.
     #[error("store throttled")]
     Throttled,
@@ -213,6 +210,14 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("corrupt item: {0}")]
     Corrupt(String),
+}
+
+/// An update that does not fit its item is refused like any invalid
+/// request, as DynamoDB refuses it (a `ValidationException`).
+impl From<UpdateError> for StoreError {
+    fn from(e: UpdateError) -> Self {
+        StoreError::Invalid(e.to_string())
+    }
 }
 
 impl StoreError {
