@@ -46,19 +46,7 @@ fn sim() -> SimConfig {
 async fn configure(sys: &TestSystem, admin: &str) -> CallingWindow {
     let (status, mut settings) = sys.call(Method::GET, "/api/settings", Some(admin), None).await;
     assert_eq!(status, StatusCode::OK, "{settings}");
-    let time = |hhmm: &str, like: &Value| {
-        if like.as_str().is_some_and(|s| s.len() > 5) {
-            format!("{hhmm}:00")
-        } else {
-            hhmm.into()
-        }
-    };
-    let w = &mut settings["calling_window"];
-    w["start"] = json!(time("08:00", &w["start"]));
-    w["end"] = json!(time("21:00", &w["end"]));
-    w["days"] = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
-    settings["pacing"]["ratio"] = json!(2.0);
-    settings["pacing"]["calls_per_second"] = json!(20);
+    ibrat_testkit::settings::open_every_day(&mut settings);
     // Retries wait an hour, so nothing is redialed while the test checks.
     settings["retry"]["abandoned_delay_secs"] = json!(3600);
     let (status, saved) = sys.call(Method::PUT, "/api/settings", Some(admin), Some(settings)).await;

@@ -129,19 +129,7 @@ async fn login(deps: &Deps, email: &str) -> String {
 async fn open_calling_window(deps: &Deps, admin: &str) -> CallingWindow {
     let (status, mut settings) = api(deps, "GET", "/api/settings", Some(admin), None).await;
     assert_eq!(status, 200, "{settings}");
-    let time = |hhmm: &str, like: &Value| {
-        if like.as_str().is_some_and(|s| s.len() > 5) {
-            format!("{hhmm}:00")
-        } else {
-            hhmm.to_owned()
-        }
-    };
-    let w = &mut settings["calling_window"];
-    w["start"] = json!(time("08:00", &w["start"]));
-    w["end"] = json!(time("21:00", &w["end"]));
-    w["days"] = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
-    settings["pacing"]["ratio"] = json!(2.0);
-    settings["pacing"]["calls_per_second"] = json!(20);
+    ibrat_testkit::settings::open_every_day(&mut settings);
     settings["retry"]["abandoned_delay_secs"] = json!(3600);
     settings["retry"]["delays_secs"] = json!([3600]);
     // A short wrap-up: its end comes back through SQS as a delayed message.

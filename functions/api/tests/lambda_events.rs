@@ -3,105 +3,26 @@
 //! `lambda_http::run` wraps), into the router over local adapters, and come
 //! back as v2 responses.
 
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use futures::stream::BoxStream;
 use http_body_util::BodyExt;
 use ibrat_domain::Role;
-use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{
-    BlobError, BlobStore, CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall,
-    RemoteCall, Telephony, TelephonyError,
-};
 use ibrat_services::auth::{jwt, EnsureAdmin};
-use ibrat_services::{repo, Config, Deps};
+use ibrat_services::{repo, Deps};
+use ibrat_testkit::TestDeps;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
 use tower::ServiceExt;
 
-struct NoTelephony;
-
-#[async_trait]
-impl Telephony for NoTelephony {
-    async fn create_call(&self, _req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
-        Err(TelephonyError::Unavailable("not in tests".into()))
-    }
-    async fn fetch_call(&self, _sid: &str) -> Result<RemoteCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
-        Ok(())
-    }
-
-    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-
-    async fn list_calls_to(
-        &self,
-        _to: &str,
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<RemoteCall>, TelephonyError> {
-        Ok(Vec::new())
-    }
-}
-
-struct NoBlobs;
-
-#[async_trait]
-impl BlobStore for NoBlobs {
-    async fn put(&self, _key: &str, _body: Bytes) -> Result<(), BlobError> {
-        Ok(())
-    }
-    async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
-        Err(BlobError::NotFound(key.to_owned()))
-    }
-    async fn size(&self, key: &str) -> Result<u64, BlobError> {
-        Err(BlobError::NotFound(key.to_owned()))
-    }
-    async fn presign_put(&self, key: &str, _ttl: StdDuration) -> Result<String, BlobError> {
-        Ok(format!("http://blobs.invalid/{key}"))
-    }
-    async fn renotify(&self, key: &str) -> Result<(), BlobError> {
-        Err(BlobError::NotFound(key.to_owned()))
-    }
-    async fn put_stream(
-        &self,
-        _key: &str,
-        _content_type: &str,
-        chunks: ibrat_ports::ContentStream,
-    ) -> Result<u64, BlobError> {
-        let chunks: Vec<_> = futures::StreamExt::collect(chunks).await;
-        Ok(chunks.into_iter().map(|c| c.map_or(0, |b| b.len() as u64)).sum())
-    }
-    async fn presign_get(&self, key: &str, _ttl: StdDuration, _file_name: &str) -> Result<String, BlobError> {
-        Ok(format!("http://blobs.invalid/{key}"))
-    }
-}
-
-fn deps() -> Deps {
-    // Domain time is pinned (a Tuesday, 11:00 in Tashkent), never the wall clock.
-    let pinned = chrono::DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").unwrap().with_timezone(&chrono::Utc);
-    let clock = Arc::new(ManualClock::new(pinned));
-    Deps {
-        store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
-        queue: Arc::new(MemQueue::new()),
-        events: Arc::new(NullPublisher),
-        connections: Arc::new(NoConnections),
-        telephony: Arc::new(NoTelephony),
-        blobs: Arc::new(NoBlobs),
-        clock,
-        config: Arc::new(Config { cors_origins: vec!["https://app.example.com".into()], ..Config::for_tests() }),
-    }
+/// The kit's system (domain time pinned inside the calling window, never
+/// the wall clock) with the CORS origin the fixtures come from.
+fn kit() -> TestDeps {
+    TestDeps::builder().config(|c| c.cors_origins = vec!["https://app.example.com".into()]).build()
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    ibrat_testkit::lambda::fixture(&format!("api/{name}"))
 }
 
 /// Runs one event through lambda_http's adapter; returns the v2 response.
@@ -119,7 +40,8 @@ fn body_json(response: &Value) -> Value {
 
 #[tokio::test]
 async fn health_event_answers_200_with_security_headers() {
-    let deps = deps();
+    let kit = kit();
+    let deps = kit.deps.clone();
     let res = invoke(&deps, &fixture("health_v2.json")).await;
     assert_eq!(res["statusCode"], 200, "{res}");
     assert_eq!(body_json(&res)["status"], "ok");
@@ -129,7 +51,8 @@ async fn health_event_answers_200_with_security_headers() {
 
 #[tokio::test]
 async fn login_event_with_a_base64_body_signs_in_the_bootstrapped_admin() {
-    let deps = deps();
+    let kit = kit();
+    let deps = kit.deps.clone();
     let made =
         fn_api::bootstrap_admin(&deps, Some("admin@example.com"), Some("correct-horse-battery"), None).await.unwrap();
     assert!(matches!(made, Some(EnsureAdmin::Created(_))));
@@ -164,7 +87,8 @@ async fn login_event_with_a_base64_body_signs_in_the_bootstrapped_admin() {
 
 #[tokio::test]
 async fn authenticated_event_with_a_query_string_lists_leads() {
-    let deps = deps();
+    let kit = kit();
+    let deps = kit.deps.clone();
     let event = fixture("leads_v2.json");
     let res = invoke(&deps, &event).await;
     assert_eq!(res["statusCode"], 401, "a placeholder token is refused: {res}");
@@ -188,7 +112,8 @@ async fn authenticated_event_with_a_query_string_lists_leads() {
 
 #[tokio::test]
 async fn malformed_body_event_gets_the_json_error_shape() {
-    let deps = deps();
+    let kit = kit();
+    let deps = kit.deps.clone();
     let request = lambda_http::request::from_str(&fixture("bad_json_v2.json")).expect("a valid v2 event");
     let response = fn_api::app(deps).oneshot(request).await.unwrap();
     assert_eq!(response.status(), 400);

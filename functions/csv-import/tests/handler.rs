@@ -10,41 +10,11 @@ use aws_lambda_events::event::s3::S3Event;
 use bytes::Bytes;
 use fn_csv_import::{decode_key, handle, RecordOutcome};
 use ibrat_domain::{ImportId, LeadId, LeadStatus, Phone, Region};
-use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
-    BlobError, BlobStore, CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall,
-    RemoteCall, Telephony, TelephonyError,
-};
+use ibrat_local::FsBlobStore;
+use ibrat_ports::{BlobError, BlobStore};
 use ibrat_services::import::{ImportError, ImportStatus};
 use ibrat_services::repo::{keys, leads as lead_repo};
-use ibrat_services::{Config, Deps};
-
-struct NoTelephony;
-
-#[async_trait]
-impl Telephony for NoTelephony {
-    async fn create_call(&self, _req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn fetch_call(&self, _sid: &str) -> Result<RemoteCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
-        Ok(())
-    }
-
-    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-
-    async fn list_calls_to(
-        &self,
-        _to: &str,
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<RemoteCall>, TelephonyError> {
-        Ok(Vec::new())
-    }
-}
+use ibrat_testkit::TestDeps;
 
 /// Blobs whose objects exist but cannot be read right now.
 struct DownBlobs(FsBlobStore);
@@ -82,20 +52,6 @@ impl BlobStore for DownBlobs {
     }
 }
 
-fn deps(blobs: Arc<dyn BlobStore>) -> Deps {
-    let clock = Arc::new(ManualClock::new(chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()));
-    Deps {
-        store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
-        queue: Arc::new(MemQueue::new()),
-        events: Arc::new(NullPublisher),
-        connections: Arc::new(NoConnections),
-        telephony: Arc::new(NoTelephony),
-        blobs,
-        clock,
-        config: Arc::new(Config::for_tests()),
-    }
-}
-
 fn event_for(id: &ImportId) -> S3Event {
     let raw = include_str!("fixtures/s3_put.json").replace("IMPORT_ID", id.as_str());
     serde_json::from_str(&raw).unwrap()
@@ -105,20 +61,19 @@ const CSV: &[u8] = b"Name,Phone,Priority\nBobur,90 123 45 67,high\nAziza,+998 (9
 
 #[tokio::test]
 async fn an_upload_becomes_leads_once_however_often_the_event_comes() {
-    let dir = tempfile::tempdir().unwrap();
-    let blobs = FsBlobStore::new(dir.path(), "http://127.0.0.1:1/uploads");
+    let kit = TestDeps::new();
+    let deps = &kit.deps;
     let id = ImportId::new();
-    blobs.put(&keys::import_blob(&id), Bytes::from_static(CSV)).await.unwrap();
-    let deps = deps(Arc::new(blobs));
+    deps.blobs.put(&keys::import_blob(&id), Bytes::from_static(CSV)).await.unwrap();
 
-    let outcomes = handle(&deps, event_for(&id)).await.unwrap();
+    let outcomes = handle(deps, event_for(&id)).await.unwrap();
     let RecordOutcome::Imported(first) = &outcomes[0] else { panic!("{outcomes:?}") };
     assert_eq!(first.record.status, ImportStatus::Completed);
     let c = first.record.counts;
     assert_eq!((c.rows, c.imported, c.duplicates), (3, 2, 1));
     assert!(matches!(&outcomes[1], RecordOutcome::Ignored(k) if k == "exports/my report(1).csv"));
 
-    let again = handle(&deps, event_for(&id)).await.unwrap();
+    let again = handle(deps, event_for(&id)).await.unwrap();
     let RecordOutcome::Imported(second) = &again[0] else { panic!("{again:?}") };
     assert_eq!(second, first);
     let phone = Phone::parse("+998901234567", Region::default()).unwrap();
@@ -128,16 +83,15 @@ async fn an_upload_becomes_leads_once_however_often_the_event_comes() {
 
 #[tokio::test]
 async fn a_missing_object_fails_for_good_and_an_outage_asks_for_a_retry() {
-    let dir = tempfile::tempdir().unwrap();
-    let deps_missing = deps(Arc::new(FsBlobStore::new(dir.path(), "http://127.0.0.1:1/uploads")));
+    let missing = TestDeps::new();
     let id = ImportId::new();
-    let outcomes = handle(&deps_missing, event_for(&id)).await.unwrap();
+    let outcomes = handle(&missing.deps, event_for(&id)).await.unwrap();
     assert!(matches!(&outcomes[0], RecordOutcome::Failed { error: ImportError::Source(_), .. }), "{outcomes:?}");
 
-    let fs = FsBlobStore::new(dir.path(), "http://127.0.0.1:1/uploads");
+    let fs = FsBlobStore::new(missing.blobs_dir.path(), "http://127.0.0.1:1/uploads");
     fs.put(&keys::import_blob(&id), Bytes::from_static(CSV)).await.unwrap();
-    let deps_down = deps(Arc::new(DownBlobs(fs)));
-    let err = handle(&deps_down, event_for(&id)).await.unwrap_err();
+    let down = TestDeps::builder().blobs(Arc::new(DownBlobs(fs))).build();
+    let err = handle(&down.deps, event_for(&id)).await.unwrap_err();
     assert!(err.source.is_retryable());
     assert_eq!(err.key, format!("imports/{id}.csv"));
 }

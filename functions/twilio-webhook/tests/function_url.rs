@@ -5,22 +5,13 @@
 //! function URL cannot know its address at deploy time.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use async_trait::async_trait;
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
-use ibrat_domain::{
-    Availability, CallStatus, Email, Lead, LeadId, LeadStatus, Phone, Priority, Region, Role, Settings, User, UserId,
-};
-use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
-use ibrat_ports::{
-    CallInstruction, CreateCall, ManualClock, NoConnections, NullPublisher, PlacedCall, RemoteCall, Telephony,
-    TelephonyError,
-};
+use chrono::Duration;
+use ibrat_domain::{CallStatus, Priority, UserId};
 use ibrat_services::dialing::{dial, DialOutcome};
-use ibrat_services::{repo, Config, Deps};
+use ibrat_services::{repo, Deps};
+use ibrat_testkit::{lead, open_line, salesperson, TestDeps};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::{json, Value};
@@ -29,111 +20,40 @@ const TOKEN: &str = "function-url-auth-token";
 const HOST: &str = "x7k2q9w3e5r1t8y6u4i0o2p5a3s7d1f9.lambda-url.eu-central-1.on.aws";
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 
-struct Tel(AtomicU64);
-
-#[async_trait]
-impl Telephony for Tel {
-    async fn create_call(&self, _req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
-        let n = self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(PlacedCall { sid: format!("CA{n:032x}"), status: "queued".into() })
-    }
-    async fn fetch_call(&self, _sid: &str) -> Result<RemoteCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
-        Ok(())
-    }
-
-    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-
-    async fn list_calls_to(
-        &self,
-        _to: &str,
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<RemoteCall>, TelephonyError> {
-        Ok(Vec::new())
-    }
+/// The kit's system, pinned inside the calling window (a Tuesday, 11:00 in
+/// Tashkent): the lead below is dialed, whatever the hour the test runs at.
+fn kit() -> TestDeps {
+    TestDeps::builder()
+        .config(|c| {
+            // Deployed on a function URL: no configured public URL, the Host is used.
+            c.public_url = String::new();
+            c.twilio_auth_token = ibrat_services::Secret::new(TOKEN);
+        })
+        .build()
 }
 
-fn deps() -> Deps {
-    // Pinned inside the calling window (a Tuesday, 11:00 in Tashkent): the
-    // lead below is dialed, whatever the hour the test runs at.
-    let pinned = DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").unwrap().with_timezone(&Utc);
-    let clock = Arc::new(ManualClock::new(pinned));
-    let mut config = Config::for_tests();
-    // Deployed on a function URL: no configured public URL, the Host is used.
-    config.public_url = String::new();
-    config.twilio_auth_token = ibrat_services::Secret::new(TOKEN);
-    Deps {
-        store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
-        queue: Arc::new(MemQueue::new()),
-        events: Arc::new(NullPublisher),
-        connections: Arc::new(NoConnections),
-        telephony: Arc::new(Tel(AtomicU64::new(1))),
-        blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-fn-webhook"), "http://127.0.0.1/")),
-        clock,
-        config: Arc::new(config),
-    }
-}
-
-async fn salesperson(deps: &Deps) -> UserId {
-    let id = UserId::new();
-    let since = deps.clock.now() - Duration::minutes(5);
-    let rec = repo::users::UserRecord {
-        user: User {
-            id: id.clone(),
-            name: "Dilnoza".into(),
-            email: Email::parse("dilnoza@example.com").unwrap(),
-            phone: Some(Phone::parse("+998911234567", Region::default()).unwrap()),
-            role: Role::Salesperson,
-            active: true,
-            availability: Availability::Available,
-            availability_since: since,
-            created_at: since,
-            updated_at: since,
-        },
-        password_hash: "$argon2id$test".into(),
-    };
-    repo::users::create(deps.store.as_ref(), &rec).await.unwrap();
+async fn available_salesperson(kit: &TestDeps) -> UserId {
+    let since = kit.now() - Duration::minutes(5);
+    let user = salesperson(1, since).name("Dilnoza").email("dilnoza@example.com").phone("+998911234567");
+    let id = user.store(kit.store.as_ref()).await.id;
     // Their line is open (their phone is in their room): they are routable.
-    ibrat_testkit::open_line(deps.store.as_ref(), &id, since, "CA00000000000000000000000000000a01").await;
+    open_line(kit.store.as_ref(), &id, since, "CA00000000000000000000000000000a01").await;
     id
 }
 
 /// A queued lead, dialed by the real dialer; returns (call id, sid, phone).
-async fn placed(deps: &Deps) -> (String, String, String) {
-    let mut settings = Settings::default();
-    settings.pacing.calls_per_second = 100;
-    repo::settings::put(deps.store.as_ref(), &settings).await.unwrap();
-    let phone = Phone::parse("+998901112233", Region::default()).unwrap();
-    let now = deps.clock.now();
-    let lead = Lead {
-        id: LeadId::for_phone(&phone),
-        name: "Aziz".into(),
-        phone: phone.clone(),
-        email: None,
-        priority: Priority::High,
-        status: LeadStatus::Queued,
-        attempts: 0,
-        next_attempt_at: Some(now - Duration::minutes(1)),
-        callback: false,
-        timezone: Some("Asia/Tashkent".into()),
-        notes: String::new(),
-        custom: BTreeMap::new(),
-        import_id: None,
-        import_line: None,
-        last_call_id: None,
-        salesperson_id: None,
-        hold_reason: None,
-        created_at: now - Duration::hours(1),
-        updated_at: now - Duration::hours(1),
-        version: 1,
-    };
-    deps.store.put(repo::leads::to_item(&lead), None).await.unwrap();
-    match dial(deps, &lead.id, true).await.unwrap() {
-        DialOutcome::Placed { call_id, sid } => (call_id.to_string(), sid, phone.as_str().to_owned()),
+async fn placed(kit: &TestDeps) -> (String, String, String) {
+    kit.settings(|_| {}).await;
+    let now = kit.now();
+    let lead = lead(1, now - Duration::hours(1))
+        .due(now - Duration::minutes(1))
+        .name("Aziz")
+        .phone("+998901112233")
+        .priority(Priority::High)
+        .store(kit.store.as_ref())
+        .await;
+    match dial(&kit.deps, &lead.id, true).await.unwrap() {
+        DialOutcome::Placed { call_id, sid } => (call_id.to_string(), sid, lead.phone.as_str().to_owned()),
         other => panic!("not placed: {other:?}"),
     }
 }
@@ -218,17 +138,18 @@ fn params(sid: &str, to: &str, status: &str, extra: &[(&str, &str)]) -> Vec<(Str
 
 #[tokio::test]
 async fn an_answered_call_joins_the_salespersons_room_through_the_function_url() {
-    let deps = deps();
-    let sales = salesperson(&deps).await;
-    let (call_id, sid, to) = placed(&deps).await;
+    let kit = kit();
+    let deps = &kit.deps;
+    let sales = available_salesperson(&kit).await;
+    let (call_id, sid, to) = placed(&kit).await;
     let query = format!("call_id={call_id}");
 
     let ringing = params(&sid, &to, "ringing", &[("SequenceNumber", "1"), ("CallbackSource", "call-progress-events")]);
-    let (status, _) = invoke(&deps, event("/twilio/status", &query, &ringing, TOKEN)).await;
+    let (status, _) = invoke(deps, event("/twilio/status", &query, &ringing, TOKEN)).await;
     assert_eq!(status, 204);
 
     let voice = params(&sid, &to, "in-progress", &[("AnsweredBy", "human")]);
-    let (status, twiml) = invoke(&deps, event("/twilio/voice", &query, &voice, TOKEN)).await;
+    let (status, twiml) = invoke(deps, event("/twilio/voice", &query, &voice, TOKEN)).await;
     assert_eq!(status, 200, "{twiml}");
     // The lead's leg joins the salesperson's open line.
     assert!(twiml.contains("<Conference "), "{twiml}");
@@ -242,12 +163,13 @@ async fn an_answered_call_joins_the_salespersons_room_through_the_function_url()
 
 #[tokio::test]
 async fn a_request_signed_with_another_token_is_refused_and_changes_nothing() {
-    let deps = deps();
-    salesperson(&deps).await;
-    let (call_id, sid, to) = placed(&deps).await;
+    let kit = kit();
+    let deps = &kit.deps;
+    available_salesperson(&kit).await;
+    let (call_id, sid, to) = placed(&kit).await;
     let query = format!("call_id={call_id}");
     let voice = params(&sid, &to, "in-progress", &[("AnsweredBy", "human")]);
-    let (status, body) = invoke(&deps, event("/twilio/voice", &query, &voice, "not-the-token")).await;
+    let (status, body) = invoke(deps, event("/twilio/voice", &query, &voice, "not-the-token")).await;
     assert_eq!(status, 403, "{body}");
     let call =
         repo::calls::get(deps.store.as_ref(), &ibrat_domain::CallId::parse(&call_id).unwrap()).await.unwrap().unwrap();

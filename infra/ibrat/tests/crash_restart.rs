@@ -144,19 +144,7 @@ struct Ledger {
 async fn configure(client: &Client) {
     let (status, mut settings) = client.call(reqwest::Method::GET, "/api/settings", None).await;
     assert_eq!(status, StatusCode::OK, "{settings}");
-    let time = |hhmm: &str, like: &Value| {
-        if like.as_str().is_some_and(|s| s.len() > 5) {
-            format!("{hhmm}:00")
-        } else {
-            hhmm.into()
-        }
-    };
-    let w = &mut settings["calling_window"];
-    w["start"] = json!(time("08:00", &w["start"]));
-    w["end"] = json!(time("21:00", &w["end"]));
-    w["days"] = json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
-    settings["pacing"]["ratio"] = json!(2.0);
-    settings["pacing"]["calls_per_second"] = json!(20);
+    ibrat_testkit::settings::open_every_day(&mut settings);
     let (status, saved) = client.call(reqwest::Method::PUT, "/api/settings", Some(settings)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
 }

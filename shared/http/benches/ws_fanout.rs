@@ -10,16 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use ibrat_domain::{Availability, Email, EventKind, Role, User, UserId};
+use ibrat_domain::{EventKind, Role};
 use ibrat_http::ws_fanout::HubFanout;
 use ibrat_http::AppState;
-use ibrat_local::{FsBlobStore, LocalHub, MemQueue, RedbStore};
-use ibrat_ports::{
-    CallInstruction, CreateCall, EventPublisher, PlacedCall, RemoteCall, SystemClock, Telephony, TelephonyError,
-};
+use ibrat_local::LocalHub;
 use ibrat_services::auth::jwt;
-use ibrat_services::realtime::Fanout;
-use ibrat_services::{repo, Config, Deps};
+use ibrat_testkit::{user, TestDeps};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -30,34 +26,6 @@ const SALESPEOPLE: usize = 100;
 const EVENTS: u64 = 50;
 const WARMUP: u64 = 5;
 
-/// Telephony is not used here.
-struct NoTelephony;
-
-#[async_trait::async_trait]
-impl Telephony for NoTelephony {
-    async fn create_call(&self, _req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn fetch_call(&self, _sid: &str) -> Result<RemoteCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
-        Ok(())
-    }
-
-    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-
-    async fn list_calls_to(
-        &self,
-        _to: &str,
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<RemoteCall>, TelephonyError> {
-        Ok(Vec::new())
-    }
-}
-
 /// Which publisher fans events out.
 #[derive(Debug, Clone, Copy)]
 enum Publisher {
@@ -67,41 +35,22 @@ enum Publisher {
     Registry,
 }
 
-fn deps(hub: Arc<LocalHub>, publisher: Publisher) -> Deps {
-    let store: Arc<dyn ibrat_ports::Store> = Arc::new(RedbStore::in_memory().expect("store"));
-    let events: Arc<dyn EventPublisher> = match publisher {
-        Publisher::Hub => Arc::new(HubFanout::new(hub.clone())),
-        Publisher::Registry => Arc::new(Fanout::new(store.clone(), hub.clone())),
-    };
-    Deps {
-        store: store.clone(),
-        queue: Arc::new(MemQueue::new()),
-        events,
-        connections: hub,
-        telephony: Arc::new(NoTelephony),
-        blobs: Arc::new(FsBlobStore::new(std::env::temp_dir().join("ibrat-bench-ws"), "http://127.0.0.1/")),
-        clock: Arc::new(SystemClock),
-        config: Arc::new(Config::for_tests()),
+/// The kit's system with the hub as its connection sender and the chosen
+/// publisher.
+fn kit(hub: Arc<LocalHub>, publisher: Publisher) -> TestDeps {
+    let builder = TestDeps::builder().connections(hub.clone());
+    match publisher {
+        Publisher::Hub => builder.events(Arc::new(HubFanout::new(hub))),
+        Publisher::Registry => builder.fanout(),
     }
+    .build()
 }
 
-async fn user(deps: &Deps, n: usize, role: Role) -> String {
-    let now = deps.clock.now();
-    let user = User {
-        id: UserId::new(),
-        name: format!("user {n}"),
-        email: Email::parse(&format!("user{n}@example.com")).expect("email"),
-        phone: None,
-        role,
-        active: true,
-        availability: Availability::Offline,
-        availability_since: now,
-        created_at: now,
-        updated_at: now,
-    };
-    let rec = repo::users::UserRecord { user: user.clone(), password_hash: "$argon2id$unused".into() };
-    repo::users::create(deps.store.as_ref(), &rec).await.expect("user");
-    let secret = deps.config.jwt_secret.expose().as_bytes();
+async fn token(kit: &TestDeps, n: usize, role: Role) -> String {
+    let now = kit.now();
+    let user = user(&format!("user{n}@example.com"), role, now).name(&format!("user {n}"));
+    let user = user.store(kit.store.as_ref()).await;
+    let secret = kit.deps.config.jwt_secret.expose().as_bytes();
     jwt::issue(secret, &user.id, role, now, Duration::from_secs(3600)).expect("token").0
 }
 
@@ -139,7 +88,8 @@ fn ms(d: Duration) -> String {
 async fn run(publisher: Publisher) {
     println!("--- {publisher:?} publisher");
     let hub = Arc::new(LocalHub::new());
-    let deps = deps(hub.clone(), publisher);
+    let kit = kit(hub.clone(), publisher);
+    let deps = kit.deps.clone();
     let app = ibrat_http::ws::router(hub.clone()).with_state(AppState::new(deps.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let addr: SocketAddr = listener.local_addr().expect("addr");
@@ -147,10 +97,10 @@ async fn run(publisher: Publisher) {
 
     let mut tokens = Vec::new();
     for n in 0..ADMINS {
-        tokens.push(user(&deps, n, Role::Admin).await);
+        tokens.push(token(&kit, n, Role::Admin).await);
     }
     for n in 0..SALESPEOPLE {
-        tokens.push(user(&deps, ADMINS + n, Role::Salesperson).await);
+        tokens.push(token(&kit, ADMINS + n, Role::Salesperson).await);
     }
     let (ready_tx, mut ready_rx) = mpsc::channel(CLIENTS);
     let (arrive_tx, mut arrive_rx) = mpsc::unbounded_channel();

@@ -17,44 +17,12 @@
 //! `IBRAT_BENCH_STORE_BATCH`), one durable commit each.
 
 use std::io::{BufWriter, Write};
-use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use ibrat_domain::ImportId;
-use ibrat_local::{MemQueue, RedbStore};
-use ibrat_ports::{
-    CallInstruction, CreateCall, NoConnections, NullPublisher, PlacedCall, RemoteCall, SystemClock, Telephony,
-    TelephonyError,
-};
-use ibrat_services::{import, Config, Deps};
-
-struct NoTelephony;
-
-#[async_trait]
-impl Telephony for NoTelephony {
-    async fn create_call(&self, _req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn fetch_call(&self, _sid: &str) -> Result<RemoteCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
-        Ok(())
-    }
-
-    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-
-    async fn list_calls_to(
-        &self,
-        _to: &str,
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<RemoteCall>, TelephonyError> {
-        Ok(Vec::new())
-    }
-}
+use ibrat_local::RedbStore;
+use ibrat_services::import;
+use ibrat_testkit::TestDeps;
 
 /// A small deterministic generator (no dependency, same file every run).
 struct Lcg(u64);
@@ -210,19 +178,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let summary = rt.block_on(async {
-        let deps = Deps {
-            store: Arc::new(RedbStore::open(dir.path().join("table.redb"))?),
-            queue: Arc::new(MemQueue::new()),
-            events: Arc::new(NullPublisher),
-            connections: Arc::new(NoConnections),
-            telephony: Arc::new(NoTelephony),
-            blobs: Arc::new(ibrat_local::FsBlobStore::new(dir.path().join("blobs"), "http://127.0.0.1:1")),
-            clock: Arc::new(SystemClock),
-            config: Arc::new(Config::for_tests()),
-        };
+        // The kit's system over the file-backed store (on the pinned clock).
+        let kit = TestDeps::builder().file_store(dir.path().join("table.redb")).build();
+        let deps = &kit.deps;
         let file = std::fs::File::open(&csv_path)?;
         let t = Instant::now();
-        let s = import::run(&deps, &ImportId::new(), "leads.csv", None, file).await?;
+        let s = import::run(deps, &ImportId::new(), "leads.csv", None, file).await?;
         Ok::<_, Box<dyn std::error::Error>>((s, t.elapsed().as_secs_f64()))
     })?;
     let (s, secs) = summary;

@@ -2,96 +2,21 @@
 //! duplicates and do-not-call numbers, re-runs, and the property that no
 //! file ever makes two leads of one phone.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use ibrat_domain::{Event, EventKind, ImportId, LeadId, LeadStatus, Phone, Priority, Region};
-use ibrat_local::{FsBlobStore, MemQueue, RedbStore};
+use ibrat_domain::{EventKind, ImportId, LeadId, LeadStatus, Phone, Priority, Region};
 use ibrat_ports::store::schema::GSI2;
-use ibrat_ports::{
-    BlobStore, CallInstruction, CreateCall, EventPublisher, ManualClock, NoConnections, PlacedCall, Queue, RemoteCall,
-    Telephony, TelephonyError,
-};
+use ibrat_ports::Queue;
 use ibrat_services::import::{self, FileError, ImportError, ImportStatus, RejectKind};
 use ibrat_services::repo::imports;
 use ibrat_services::repo::{keys, leads as lead_repo};
-use ibrat_services::{Config, Deps};
+use ibrat_testkit::TestDeps as H;
 use proptest::prelude::*;
 
-struct NoTelephony;
-
-#[async_trait]
-impl Telephony for NoTelephony {
-    async fn create_call(&self, _req: &CreateCall) -> Result<PlacedCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn fetch_call(&self, _sid: &str) -> Result<RemoteCall, TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-    async fn end_call(&self, _sid: &str) -> Result<(), TelephonyError> {
-        Ok(())
-    }
-
-    async fn update_call(&self, _sid: &str, _instruction: &CallInstruction) -> Result<(), TelephonyError> {
-        Err(TelephonyError::NotFound)
-    }
-
-    async fn list_calls_to(
-        &self,
-        _to: &str,
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<RemoteCall>, TelephonyError> {
-        Ok(Vec::new())
-    }
-}
-
-#[derive(Default)]
-struct Events(Mutex<Vec<Event>>);
-
-#[async_trait]
-impl EventPublisher for Events {
-    async fn publish(&self, event: Event) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
-struct H {
-    deps: Deps,
-    queue: Arc<MemQueue>,
-    events: Arc<Events>,
-    blobs: Arc<FsBlobStore>,
-    _dir: tempfile::TempDir,
-}
-
-fn start() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-24T06:00:00Z").unwrap().with_timezone(&Utc)
-}
-
-fn harness_with(config: Config) -> H {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(start()));
-    let queue = Arc::new(MemQueue::new());
-    let events = Arc::new(Events::default());
-    let blobs = Arc::new(FsBlobStore::new(dir.path(), "http://127.0.0.1:1/uploads"));
-    let deps = Deps {
-        store: Arc::new(RedbStore::in_memory().unwrap().with_clock(clock.clone())),
-        queue: queue.clone(),
-        events: events.clone(),
-        connections: Arc::new(NoConnections),
-        telephony: Arc::new(NoTelephony),
-        blobs: blobs.clone(),
-        clock,
-        config: Arc::new(config),
-    };
-    H { deps, queue, events, blobs, _dir: dir }
-}
-
 fn harness() -> H {
-    harness_with(Config::for_tests())
+    H::new()
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -154,7 +79,7 @@ async fn a_messy_file_imports_its_good_rows_and_reports_the_rest() {
         .map(|m| m.body)
         .collect();
     assert!(bodies.iter().any(|b| b.contains("nudge")), "{bodies:?}");
-    let events = h.events.0.lock().unwrap();
+    let events = h.events.all();
     assert!(events
         .iter()
         .any(|e| matches!(&e.kind, EventKind::ImportCompleted { imported: 4, status, .. } if status == "completed")));
@@ -216,7 +141,7 @@ async fn files_without_a_phone_column_or_in_other_encodings_are_refused() {
 async fn existing_leads_are_duplicates_and_listed_numbers_are_not_queued() {
     let h = harness();
     import_bytes(&h, &ImportId::new(), b"phone\n901234567\n".to_vec()).await.unwrap();
-    let dnc = ibrat_services::repo::dnc::to_item(&phone("+998935550000"), Some("asked"), start());
+    let dnc = ibrat_services::repo::dnc::to_item(&phone("+998935550000"), Some("asked"), h.now());
     h.deps.store.put(dnc, None).await.unwrap();
     let s = import_bytes(&h, &ImportId::new(), b"phone,name\n+998901234567,Again\n935550000,Listed\n".to_vec())
         .await
@@ -294,67 +219,6 @@ async fn a_source_failure_writes_no_lead_and_a_rerun_imports_everything() {
     assert_eq!((done.record.counts.rows, done.record.counts.imported), (20_000, 20_000));
 }
 
-/// A store whose `put_many` fails (as an outage) after `healthy` calls.
-struct FailingStore {
-    inner: Arc<dyn ibrat_ports::Store>,
-    healthy: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait]
-impl ibrat_ports::Store for FailingStore {
-    async fn get(&self, key: &ibrat_ports::Key) -> Result<Option<ibrat_ports::Item>, ibrat_ports::StoreError> {
-        self.inner.get(key).await
-    }
-    async fn batch_get(&self, keys: &[ibrat_ports::Key]) -> Result<Vec<ibrat_ports::Item>, ibrat_ports::StoreError> {
-        self.inner.batch_get(keys).await
-    }
-    async fn put(
-        &self,
-        item: ibrat_ports::Item,
-        condition: Option<ibrat_ports::Condition>,
-    ) -> Result<(), ibrat_ports::StoreError> {
-        self.inner.put(item, condition).await
-    }
-    async fn update(
-        &self,
-        key: &ibrat_ports::Key,
-        update: ibrat_ports::Update,
-        condition: Option<ibrat_ports::Condition>,
-    ) -> Result<ibrat_ports::Item, ibrat_ports::StoreError> {
-        self.inner.update(key, update, condition).await
-    }
-    async fn delete(
-        &self,
-        key: &ibrat_ports::Key,
-        condition: Option<ibrat_ports::Condition>,
-    ) -> Result<Option<ibrat_ports::Item>, ibrat_ports::StoreError> {
-        self.inner.delete(key, condition).await
-    }
-    async fn query(&self, query: &ibrat_ports::Query) -> Result<ibrat_ports::Page, ibrat_ports::StoreError> {
-        self.inner.query(query).await
-    }
-    async fn transact_write(&self, ops: Vec<ibrat_ports::WriteOp>) -> Result<(), ibrat_ports::StoreError> {
-        self.inner.transact_write(ops).await
-    }
-    async fn batch_write(
-        &self,
-        puts: Vec<ibrat_ports::Item>,
-        deletes: Vec<ibrat_ports::Key>,
-    ) -> Result<(), ibrat_ports::StoreError> {
-        self.inner.batch_write(puts, deletes).await
-    }
-    async fn put_many(
-        &self,
-        items: Vec<(ibrat_ports::Item, Option<ibrat_ports::Condition>)>,
-    ) -> Result<Vec<Result<(), Option<ibrat_ports::Item>>>, ibrat_ports::StoreError> {
-        use std::sync::atomic::Ordering;
-        if self.healthy.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
-            return Err(ibrat_ports::StoreError::Unavailable("the disk went away".into()));
-        }
-        self.inner.put_many(items).await
-    }
-}
-
 #[tokio::test]
 async fn a_run_that_dies_while_writing_resumes_after_its_checkpoint_with_exact_counts() {
     // More rows than staging keeps in memory, so they spill and come back
@@ -366,20 +230,19 @@ async fn a_run_that_dies_while_writing_resumes_after_its_checkpoint_with_exact_c
     let clean = import_bytes(&clean_h, &clean_id, bytes.clone()).await.unwrap();
     assert_eq!(clean.record.counts.duplicates, (rows - 1) / 7);
 
-    let h = harness();
-    let healthy = Arc::new(FailingStore { inner: h.deps.store.clone(), healthy: usize::MAX.into() });
-    let failing = FailingStore { inner: h.deps.store.clone(), healthy: 60.into() };
+    let h = H::builder().failing_store().build();
+    let failing = h.failing.as_ref().unwrap();
+    failing.fail_put_many_after(60);
     let id = ImportId::new();
-    let crashed = Deps { store: Arc::new(failing), ..h.deps.clone() };
-    let err = import::run(&crashed, &id, "leads.csv", None, std::io::Cursor::new(bytes.clone())).await.unwrap_err();
+    let err = import::run(&h.deps, &id, "leads.csv", None, std::io::Cursor::new(bytes.clone())).await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
     let rec = imports::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
     assert_eq!(rec.status, ImportStatus::Running);
     assert!(rec.checkpoint > 0 && rec.checkpoint < 60, "checkpointed part of the way: {rec:?}");
     assert!(rec.counts.imported > 0 && rec.counts.imported < clean.record.counts.imported, "{rec:?}");
 
-    let resumed = Deps { store: healthy, ..h.deps.clone() };
-    let done = import::run(&resumed, &id, "leads.csv", None, std::io::Cursor::new(bytes)).await.unwrap();
+    failing.heal();
+    let done = import::run(&h.deps, &id, "leads.csv", None, std::io::Cursor::new(bytes)).await.unwrap();
     assert_eq!(done.record.counts, clean.record.counts);
     assert_eq!(done.errors, clean.errors);
     let (all, clean_all) = (errors_download(&h, &id).await, errors_download(&clean_h, &clean_id).await);
@@ -394,9 +257,7 @@ async fn a_run_that_dies_while_writing_resumes_after_its_checkpoint_with_exact_c
 
 #[tokio::test]
 async fn the_row_limit_fails_the_import_clearly() {
-    let mut config = Config::for_tests();
-    config.import_max_rows = 2;
-    let h = harness_with(config);
+    let h = H::builder().config(|c| c.import_max_rows = 2).build();
     let (id, e) = refused(&h, b"phone\n901111111\n902222222\n903333333\n".to_vec()).await;
     assert_eq!(e, FileError::TooManyRows { max_rows: 2 });
     let rec = imports::get(h.deps.store.as_ref(), &id).await.unwrap().unwrap();
@@ -406,12 +267,10 @@ async fn the_row_limit_fails_the_import_clearly() {
 
 #[tokio::test]
 async fn uploads_are_imported_from_blobs_and_oversized_ones_write_nothing() {
-    let mut config = Config::for_tests();
-    config.import_max_bytes = 100;
-    let h = harness_with(config);
+    let h = H::builder().config(|c| c.import_max_bytes = 100).build();
     let id = ImportId::new();
     let key = keys::import_blob(&id);
-    h.blobs.put(&key, Bytes::from_static(b"name,phone\nA,901234567\n")).await.unwrap();
+    h.deps.blobs.put(&key, Bytes::from_static(b"name,phone\nA,901234567\n")).await.unwrap();
     let s = import::run_from_blob(&h.deps, &key).await.unwrap();
     assert_eq!(s.record.counts.imported, 1);
     assert_eq!(s.record.file_name, format!("{id}.csv"));
@@ -419,7 +278,7 @@ async fn uploads_are_imported_from_blobs_and_oversized_ones_write_nothing() {
     let big = ImportId::new();
     let key = keys::import_blob(&big);
     let body = format!("phone\n{}", "901234568\n".repeat(20));
-    h.blobs.put(&key, Bytes::from(body)).await.unwrap();
+    h.deps.blobs.put(&key, Bytes::from(body)).await.unwrap();
     match import::run_from_blob(&h.deps, &key).await {
         Err(ImportError::Refused { error: FileError::TooLarge { max_bytes: 100 }, .. }) => {}
         other => panic!("expected too large, got {other:?}"),

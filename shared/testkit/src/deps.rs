@@ -9,10 +9,13 @@ use chrono::{DateTime, Utc};
 use ibrat_domain::Settings;
 use ibrat_local::{FsBlobStore, RedbStore};
 use ibrat_ports::{BlobStore, Clock, ConnectionSender, EventPublisher, NoConnections, Queue, Store, Telephony};
+use ibrat_services::realtime::Fanout;
 use ibrat_services::{repo, Config, Deps};
 
+use crate::connections::RecordingConnections;
 use crate::events::RecordingEvents;
 use crate::queue::RecordingQueue;
+use crate::store::FailingStore;
 use crate::telephony::FakeTelephony;
 use crate::time::{inside_window, TestClock};
 
@@ -33,6 +36,12 @@ pub struct TestDeps {
     pub queue: Arc<RecordingQueue>,
     pub events: Arc<RecordingEvents>,
     pub telephony: Arc<FakeTelephony>,
+    /// The failing store services use, when built with
+    /// [`TestDepsBuilder::failing_store`].
+    pub failing: Option<Arc<FailingStore>>,
+    /// Records posts and closes; services use it when built with
+    /// [`TestDepsBuilder::record_connections`].
+    pub connections: Arc<RecordingConnections>,
     /// Where `FsBlobStore` keeps uploads; removed on drop.
     pub blobs_dir: tempfile::TempDir,
 }
@@ -46,6 +55,9 @@ pub struct TestDepsBuilder {
     running: bool,
     config: Config,
     file: Option<std::path::PathBuf>,
+    failing: bool,
+    record_connections: bool,
+    fanout: bool,
     store: Option<WrapStore>,
     queue: Option<Arc<dyn Queue>>,
     events: Option<Arc<dyn EventPublisher>>,
@@ -66,6 +78,9 @@ impl TestDeps {
             running: false,
             config: test_config(),
             file: None,
+            failing: false,
+            record_connections: false,
+            fanout: false,
             store: None,
             queue: None,
             events: None,
@@ -130,6 +145,27 @@ impl TestDepsBuilder {
         self
     }
 
+    /// Services use a [`FailingStore`] over the kit's store (reachable as
+    /// [`TestDeps::failing`]), to break reads of chosen items.
+    pub fn failing_store(mut self) -> Self {
+        self.failing = true;
+        self
+    }
+
+    /// Services post to and close connections through
+    /// [`TestDeps::connections`] instead of having none.
+    pub fn record_connections(mut self) -> Self {
+        self.record_connections = true;
+        self
+    }
+
+    /// Events go through the real fan-out (over the store and the
+    /// connection sender) instead of to the recording publisher.
+    pub fn fanout(mut self) -> Self {
+        self.fanout = true;
+        self
+    }
+
     pub fn queue(mut self, queue: Arc<dyn Queue>) -> Self {
         self.queue = Some(queue);
         self
@@ -168,14 +204,30 @@ impl TestDepsBuilder {
         let events = Arc::new(RecordingEvents::default());
         let telephony = Arc::new(FakeTelephony::new(dyn_clock.clone()));
         let blobs_dir = tempfile::tempdir().expect("a temporary folder");
+        let failing = self.failing.then(|| Arc::new(FailingStore::new(redb.clone())));
+        let recording = Arc::new(RecordingConnections::new(store.clone()));
+        let deps_store: Arc<dyn Store> = match (self.store, &failing) {
+            (Some(wrap), _) => wrap(redb),
+            (None, Some(failing)) => failing.clone(),
+            (None, None) => store.clone(),
+        };
+        let connections: Arc<dyn ConnectionSender> = match (self.connections, self.record_connections) {
+            (Some(c), _) => c,
+            (None, true) => recording.clone(),
+            (None, false) => Arc::new(NoConnections),
+        };
+        let publisher: Arc<dyn EventPublisher> = match (self.events, self.fanout) {
+            (Some(e), _) => e,
+            (None, true) => {
+                Arc::new(Fanout::new(deps_store.clone(), connections.clone()).with_clock(dyn_clock.clone()))
+            }
+            (None, false) => events.clone(),
+        };
         let deps = Deps {
-            store: match self.store {
-                Some(wrap) => wrap(redb),
-                None => store.clone(),
-            },
+            store: deps_store,
             queue: self.queue.unwrap_or_else(|| queue.clone()),
-            events: self.events.unwrap_or_else(|| events.clone()),
-            connections: self.connections.unwrap_or_else(|| Arc::new(NoConnections)),
+            events: publisher,
+            connections,
             telephony: self.telephony.unwrap_or_else(|| telephony.clone()),
             blobs: self
                 .blobs
@@ -183,6 +235,6 @@ impl TestDepsBuilder {
             clock: dyn_clock,
             config: Arc::new(self.config),
         };
-        TestDeps { deps, clock, store, queue, events, telephony, blobs_dir }
+        TestDeps { deps, clock, store, queue, events, telephony, failing, connections: recording, blobs_dir }
     }
 }

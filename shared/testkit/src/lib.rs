@@ -12,10 +12,14 @@
 //!   since an instant, leads queued at an instant, calls in each state.
 //! - [`crash`]: a store that stops writing from its `n`th write on (crash
 //!   points between two writes).
+//! - [`connections`]: a connection sender that records posts and closes.
+//! - [`settings`]: settings documents edited for end-to-end tests.
+//! - [`store`]: a store whose reads of chosen items fail as in an outage.
 //! - [`lambda`]: Lambda event fixtures loaded from files.
 //! - [`moto`] (feature `moto`): the AWS emulator and the serialising proxy.
 
 pub mod calls;
+pub mod connections;
 pub mod crash;
 pub mod deps;
 pub mod events;
@@ -27,15 +31,19 @@ pub mod people;
 pub mod queue;
 #[cfg(feature = "moto")]
 mod serial_proxy;
+pub mod settings;
+pub mod store;
 pub mod telephony;
 pub mod time;
 
 pub use calls::call;
+pub use connections::RecordingConnections;
 pub use crash::CrashingStore;
 pub use deps::{test_config, TestDeps, TestDepsBuilder, PUBLIC_URL};
 pub use events::RecordingEvents;
 pub use leads::{lead, lead_phone, LeadBuilder, TASHKENT};
 pub use people::{open_line, password_hash, salesperson, user, UserBuilder, PASSWORD};
 pub use queue::RecordingQueue;
+pub use store::FailingStore;
 pub use telephony::{FakeTelephony, PlacedRecord, TelephonyRequest};
 pub use time::{inside_window, ms, outside_window, utc, TestClock};
