@@ -120,6 +120,8 @@ export function render(main, ctx) {
       fill(lineText, LINE_WORDS[s.line] || words(s.line));
       startBtn.disabled = true;
       endBtn.disabled = false;
+      // "Your phone will ring" is done with once the line is up.
+      if (s.line === 'up') say(lineSlot, null);
     }
   }
 
