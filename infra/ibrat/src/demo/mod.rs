@@ -130,7 +130,7 @@ fn print_intro(base_url: &str, imported: Option<&ImportSummary>, zones: &[&str])
     println!("Console: {base_url}/  Demo logins (password `{PASSWORD}` for everyone):");
     println!("  admin        {ADMIN_EMAIL}");
     let (email, name, _) = CONSOLE_SALESPERSON;
-    println!("  salesperson  {email} ({name}: yours to try; press Ready on the console)");
+    println!("  salesperson  {email} ({name}: yours to try; on the console, Start session, then Ready)");
     for (email, name, _) in SALESPEOPLE {
         println!("  salesperson  {email} ({name}, simulated)");
     }
