@@ -58,3 +58,17 @@ pub trait BlobStore: Send + Sync {
     /// local store hands the key to its arrivals channel.
     async fn renotify(&self, key: &str) -> Result<(), BlobError>;
 }
+
+/// Percent-encodes everything in a blob key but unreserved characters and
+/// `/`, so the key is a valid URL path (and an S3 `x-amz-copy-source`).
+pub fn encode_key_path(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

@@ -211,7 +211,7 @@ impl BlobStore for S3Blobs {
         validate_key(key)?;
         // S3 refuses to copy an object onto itself unless something changes:
         // replacing the metadata (with the time of the copy) is that change.
-        let source = format!("{}/{}", self.bucket, encode_key(key));
+        let source = format!("{}/{}", self.bucket, ibrat_ports::blobs::encode_key_path(key));
         let at = chrono::Utc::now().to_rfc3339();
         self.client
             .copy_object()
@@ -318,19 +318,6 @@ impl S3Blobs {
             Err(_) => false,
         }
     }
-}
-
-/// Percent-encodes a key for `x-amz-copy-source`, keeping `/`.
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for byte in key.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -74,20 +74,6 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
     Ok(())
 }
 
-/// Percent-encodes everything but unreserved characters and `/`, so a key
-/// is a valid URL path.
-fn encode_path(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for byte in key.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 fn unavailable(action: &str, key: &str, err: std::io::Error) -> BlobError {
     BlobError::Unavailable(format!("{action} `{key}`: {err}"))
 }
@@ -159,7 +145,7 @@ impl BlobStore for FsBlobStore {
 
     async fn presign_put(&self, key: &str, _ttl: Duration) -> Result<String, BlobError> {
         validate_key(key)?;
-        Ok(format!("{}/{}", self.upload_base_url, encode_path(key)))
+        Ok(format!("{}/{}", self.upload_base_url, ibrat_ports::blobs::encode_key_path(key)))
     }
 
     async fn put_stream(&self, key: &str, _content_type: &str, mut chunks: ContentStream) -> Result<u64, BlobError> {
@@ -192,7 +178,7 @@ impl BlobStore for FsBlobStore {
 
     async fn presign_get(&self, key: &str, _ttl: Duration, _file_name: &str) -> Result<String, BlobError> {
         validate_key(key)?;
-        Ok(format!("{}/{}", self.upload_base_url, encode_path(key)))
+        Ok(format!("{}/{}", self.upload_base_url, ibrat_ports::blobs::encode_key_path(key)))
     }
 
     async fn renotify(&self, key: &str) -> Result<(), BlobError> {
