@@ -80,7 +80,14 @@ pub struct CreateAdminArgs {
 pub struct ImportArgs {
     /// The CSV file of leads.
     pub file: PathBuf,
-    /// The running server to upload to.
+    #[command(flatten)]
+    pub login: ServerLogin,
+}
+
+/// Where a command that talks to a running server signs in.
+#[derive(Debug, Args)]
+pub struct ServerLogin {
+    /// The running server.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
     /// An admin's email to sign in with.
@@ -96,15 +103,8 @@ pub struct ImportArgs {
 pub struct BackupArgs {
     /// The folder to write the backup into (new or empty).
     pub dir: PathBuf,
-    /// The running server to back up.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub server: String,
-    /// An admin's email to sign in with.
-    #[arg(long, env = "IBRAT_ADMIN_EMAIL")]
-    pub email: Option<String>,
-    /// That admin's password.
-    #[arg(long, env = "IBRAT_ADMIN_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    #[command(flatten)]
+    pub login: ServerLogin,
 }
 
 /// Flags of `restore`.
@@ -171,9 +171,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             init_tracing("warn");
             let summary = runtime()?.block_on(backup_cmd::run(
                 &args.dir,
-                &args.server,
-                args.email.as_deref(),
-                args.password.as_deref(),
+                &args.login.server,
+                args.login.email.as_deref(),
+                args.login.password.as_deref(),
             ))?;
             println!("Backed up {} files ({} bytes) into {}.", summary.files, summary.bytes, args.dir.display());
             Ok(())

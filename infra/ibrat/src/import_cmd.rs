@@ -67,10 +67,10 @@ pub async fn run(args: &ImportArgs) -> Result<ImportSummary, ImportError> {
     if csv.is_empty() {
         return Err(ImportError::Empty(args.file.clone()));
     }
-    let (Some(email), Some(password)) = (args.email.as_deref(), args.password.as_deref()) else {
+    let (Some(email), Some(password)) = (args.login.email.as_deref(), args.login.password.as_deref()) else {
         return Err(ImportError::NoCredentials);
     };
-    let client = ApiClient::login(&args.server, email, password).await?;
+    let client = ApiClient::login(&args.login.server, email, password).await?;
     let bar = ProgressBar::new(csv.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} uploading [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec})")
@@ -122,6 +122,7 @@ pub fn render_summary(s: &ImportSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::ServerLogin;
 
     #[test]
     fn the_table_lists_every_count_and_the_first_errors() {
@@ -149,9 +150,7 @@ mod tests {
     async fn a_missing_file_is_one_sentence() {
         let args = ImportArgs {
             file: PathBuf::from("/nonexistent/leads.csv"),
-            server: "http://127.0.0.1:9".into(),
-            email: None,
-            password: None,
+            login: ServerLogin { server: "http://127.0.0.1:9".into(), email: None, password: None },
         };
         let err = run(&args).await.unwrap_err();
         assert!(err.to_string().starts_with("the file /nonexistent/leads.csv could not be read: "), "{err}");
